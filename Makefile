@@ -1,0 +1,65 @@
+# StackPro backend — the project's vocabulary. `make run` and `make test` need nothing prepared.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAGE ?= dev
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-mysql package load fuzz clean
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.base-installed: requirements/base.txt | $(VENV)/bin/activate
+	$(PIP) install -r requirements/base.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements/base.txt requirements/dev.txt | $(VENV)/bin/activate
+	$(PIP) install -r requirements/dev.txt
+	touch $@ $(VENV)/.base-installed
+
+install: $(VENV)/.base-installed
+install-dev: $(VENV)/.dev-installed
+
+# mysqlclient needs the MySQL client headers; without them PyMySQL (always installed) is used.
+install-mysql: | $(VENV)/bin/activate
+	@$(PIP) install -r requirements/mysql.txt 2>/dev/null \
+		|| echo "mysqlclient could not be built here (no MySQL client headers?): PyMySQL will be used."
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py ensure_local_admin
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install-dev
+	@if [[ "$$DATABASE_URL" == mysql* ]]; then $(MAKE) --no-print-directory install-mysql; fi
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: install-dev
+	$(VENV)/bin/mypy core accounts projects billing assistant notifications stackpro
+
+migrations-check: install-dev
+	DJANGO_SETTINGS_MODULE=stackpro.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+check: lint typecheck migrations-check test
+
+worker: install
+	$(VENV)/bin/celery -A stackpro worker --loglevel=INFO
+
+beat: install
+	$(VENV)/bin/celery -A stackpro beat --loglevel=INFO
+
+clean:
+	rm -rf .pytest_cache .ruff_cache .mypy_cache .test-db-*.sqlite3 .test-media build

@@ -1,0 +1,1 @@
+"""Shared plumbing: errors, pagination, middleware, logging, throttles, health. No business rules."""

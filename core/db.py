@@ -1,0 +1,75 @@
+"""Database configuration from a URL, and the choice of MySQL driver.
+
+mysqlclient is used where its native library loads; PyMySQL stands in where it does not (AWS
+Lambda, machines without the MySQL client headers). ``DB_DRIVER=pymysql`` forces the fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import environ
+
+logger = logging.getLogger(__name__)
+
+MYSQL_ENGINES = {"django.db.backends.mysql"}
+
+
+def select_mysql_driver(preference: str | None = None) -> str:
+    """Make ``import MySQLdb`` work and return the driver in use ("mysqlclient" or "pymysql")."""
+    preference = (preference or os.environ.get("DB_DRIVER", "auto")).lower()
+    if preference not in {"auto", "mysqlclient", "pymysql"}:
+        raise ValueError(f"DB_DRIVER must be auto, mysqlclient or pymysql, not {preference!r}")
+    if preference != "pymysql":
+        try:
+            import MySQLdb  # noqa: F401
+
+            if getattr(MySQLdb, "__name__", "") == "MySQLdb" and not _is_pymysql_shim():
+                return "mysqlclient"
+        except (ImportError, OSError) as exc:  # a native library that cannot load raises either
+            if preference == "mysqlclient":
+                raise
+            logger.info("mysqlclient unavailable (%s); using PyMySQL", exc)
+    import pymysql
+
+    pymysql.install_as_MySQLdb()
+    return "pymysql"
+
+
+def _is_pymysql_shim() -> bool:
+    import sys
+
+    module = sys.modules.get("MySQLdb")
+    return bool(module) and getattr(module, "__name__", "") == "pymysql"
+
+
+def database_config(
+    url: str,
+    *,
+    connect_timeout: int,
+    read_timeout: int,
+    write_timeout: int,
+    conn_max_age: int,
+) -> dict[str, Any]:
+    """Turn DATABASE_URL into Django's DATABASES entry with our MySQL options."""
+    config: dict[str, Any] = environ.Env.db_url_config(url)
+    if config["ENGINE"] in MYSQL_ENGINES:
+        driver = select_mysql_driver()
+        config.setdefault("OPTIONS", {}).update(
+            {
+                "charset": "utf8mb4",
+                "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO'",
+                "connect_timeout": connect_timeout,
+                "read_timeout": read_timeout,
+                "write_timeout": write_timeout,
+            }
+        )
+        config["CONN_MAX_AGE"] = conn_max_age
+        config["CONN_HEALTH_CHECKS"] = True
+        config["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+        config["DRIVER"] = driver  # informational; Django ignores unknown keys
+    else:
+        config["CONN_MAX_AGE"] = 0
+    return config

@@ -1,0 +1,110 @@
+"""Fixtures shared by every test: users, API clients, no network beyond loopback, a clean cache."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+# ------------------------------------------------------------------------------------------------
+# Network: only loopback. An un-faked client (Stripe, Anthropic, AWS) fails loudly instead of
+# reaching the internet.
+# ------------------------------------------------------------------------------------------------
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _is_allowed(address: Any) -> bool:
+    if isinstance(address, (str, bytes)):  # unix socket
+        return True
+    host = address[0]
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if not _is_allowed(address):
+        raise ConnectionRefusedError(f"tests may only connect to loopback, not {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+    if not _is_allowed(address):
+        raise ConnectionRefusedError(f"tests may only connect to loopback, not {address!r}")
+    return _real_connect_ex(self, address)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any, tmp_path: Any) -> None:
+    if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
+        settings.MEDIA_ROOT = tmp_path / "media"
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path / "media")}},
+        }
+
+
+# ------------------------------------------------------------------------------------------------
+# Users and clients
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def password() -> str:
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def user(db: None) -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db: None) -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    """An anonymous client that speaks JSON."""
+    return APIClient()
+
+
+def client_for(user: Any) -> APIClient:
+    """A client carrying a real access token for ``user`` (through JWT authentication)."""
+    client = APIClient()
+    token = RefreshToken.for_user(user).access_token
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    client.user = user  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.fixture
+def auth_client(user: Any) -> APIClient:
+    return client_for(user)
+
+
+@pytest.fixture
+def other_client(other_user: Any) -> APIClient:
+    return client_for(other_user)

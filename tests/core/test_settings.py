@@ -1,0 +1,105 @@
+"""Settings: embedded defaults, production refusals, deploy checks, MySQL options, driver choice."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from core.db import database_config
+from tests.servers import ROOT
+
+PROD_KEY = "k" * 20 + "Zq8vX2mPa7Lr4Ns9Bt6Wy1Hc3Jd5Fg0Ke8Ui2Oo7" + "x" * 10
+
+
+def run_manage(*args, env_overrides, unset=()):
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = run_manage(
+        "check",
+        env_overrides={"DJANGO_SETTINGS_MODULE": "stackpro.settings.production", "ALLOWED_HOSTS": "a.example.com"},
+        unset=("SECRET_KEY",),
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = run_manage(
+        "check",
+        env_overrides={"DJANGO_SETTINGS_MODULE": "stackpro.settings.production", "SECRET_KEY": PROD_KEY},
+        unset=("ALLOWED_HOSTS",),
+    )
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_passes_deploy_checks_and_uses_argon2():
+    env = {
+        "DJANGO_SETTINGS_MODULE": "stackpro.settings.production",
+        "SECRET_KEY": PROD_KEY,
+        "ALLOWED_HOSTS": "api.example.com",
+    }
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env_overrides=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.PASSWORD_HASHERS[0]); print(settings.API_DOCS_ACCESS)",
+        env_overrides=env,
+    )
+    assert result.stdout.split()[-2:] == ["django.contrib.auth.hashers.Argon2PasswordHasher", "staff"]
+
+
+def test_embedded_defaults_need_no_variables():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], s.EMAIL_BACKEND,"
+        " s.STORAGES['default']['BACKEND'], s.CELERY_TASK_ALWAYS_EAGER)"
+    )
+    keep = {"PATH", "HOME", "LANG"}
+    env = {k: v for k, v in os.environ.items() if k in keep} | {"DJANGO_SETTINGS_MODULE": "stackpro.settings.local"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.core.mail.backends.console.EmailBackend",
+        "django.core.files.storage.FileSystemStorage",
+        "True",
+    ]
+
+
+def test_mysql_url_gets_utf8mb4_strict_mode_timeouts_and_persistent_connections():
+    config = database_config(
+        "mysql://u:p@db.example.com:3306/app", connect_timeout=3, read_timeout=3, write_timeout=3, conn_max_age=60
+    )
+    options = config["OPTIONS"]
+    assert options["charset"] == "utf8mb4"
+    assert "STRICT_TRANS_TABLES" in options["init_command"]
+    assert (options["connect_timeout"], options["read_timeout"], options["write_timeout"]) == (3, 3, 3)
+    assert config["CONN_MAX_AGE"] == 60 and config["CONN_HEALTH_CHECKS"] is True
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("mysql"), reason="needs MariaDB")
+@pytest.mark.parametrize("driver", ["pymysql", "auto"])
+def test_both_drivers_talk_to_mariadb(driver):
+    code = (
+        "import django; django.setup(); from django.db import connection;"
+        "cur = connection.cursor(); cur.execute('SELECT @@character_set_connection, @@sql_mode'); row = cur.fetchone();"
+        "import MySQLdb; print(MySQLdb.__name__, row[0], 'STRICT_TRANS_TABLES' in row[1])"
+    )
+    url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/mysql"
+    env = {**os.environ, "DATABASE_URL": url, "DB_DRIVER": driver, "DJANGO_SETTINGS_MODULE": "stackpro.settings.local"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    module, charset, strict = result.stdout.split()
+    assert charset == "utf8mb4" and strict == "True"
+    if driver == "pymysql":
+        assert module == "pymysql"

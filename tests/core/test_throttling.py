@@ -1,0 +1,79 @@
+"""Throttles: shared-cache counters, Retry-After, and client IPs that cannot be spoofed."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import RequestFactory
+
+from core.testing import assert_api_error
+from core.throttling import client_ip, hit, parse_rate
+
+pytestmark = [pytest.mark.urls("tests.core.urls"), pytest.mark.django_db]
+
+
+@pytest.fixture
+def burst_rate(settings):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "test_burst": "3/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
+def test_parse_rate():
+    assert parse_rate("10/min") == (10, 60)
+    assert parse_rate("5/15m") == (5, 900)
+    assert parse_rate("100/day") == (100, 86400)
+    assert parse_rate("2/s") == (2, 1)
+
+
+def test_burst_gets_429_with_retry_after(api_client, burst_rate):
+    for _ in range(3):
+        assert api_client.get("/api/v1/test/throttled/").status_code == 200
+    response = api_client.get("/api/v1/test/throttled/")
+    assert_api_error(response, 429, "throttled")
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_x_forwarded_for_cannot_pick_a_new_identity(api_client, burst_rate, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
+    for n in range(3):
+        api_client.get("/api/v1/test/throttled/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
+    response = api_client.get("/api/v1/test/throttled/", HTTP_X_FORWARDED_FOR="10.9.9.9")
+    assert response.status_code == 429
+
+
+def test_client_ip_behind_configured_proxies(settings):
+    factory = RequestFactory()
+    request = factory.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 1.2.3.4", REMOTE_ADDR="10.0.0.1")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
+    assert client_ip(request) == "10.0.0.1"
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    # The spoofed first entry is ignored: the one proxy we trust appended the real client.
+    assert client_ip(request) == "1.2.3.4"
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 2}
+    assert client_ip(request) == "6.6.6.6"
+
+
+def test_hit_counts_atomically_in_one_window():
+    results = [hit("unit:key", 5, 60)[0] for _ in range(7)]
+    assert results == [True] * 5 + [False] * 2
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
+def test_limit_holds_across_processes_sharing_redis():
+    """Two other processes and this one share one counter through Redis."""
+    assert "redis" in django_settings.CACHES["default"]["BACKEND"].lower()
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='stackpro.settings.test'; django.setup();"
+        "from core.throttling import hit; print(sum(hit('xproc:key', 10, 60)[0] for _ in range(6)))"
+    )
+    env = {**os.environ}
+    outs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        for _ in range(2)
+    ]
+    allowed_elsewhere = sum(int(o.stdout.strip().splitlines()[-1]) for o in outs)
+    allowed_here = sum(hit("xproc:key", 10, 60)[0] for _ in range(6))
+    assert allowed_elsewhere + allowed_here == 10

@@ -1,0 +1,86 @@
+"""Start a real WSGI server (gunicorn) on a free port for tests that need another process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http(method: str, url: str, *, body: dict | None = None, headers: dict | None = None, timeout: float = 30):
+    """(status, headers, parsed JSON or text) — never raises for HTTP error statuses."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback only)
+            raw, status, resp_headers = response.read(), response.status, response.headers
+    except urllib.error.HTTPError as error:
+        raw, status, resp_headers = error.read(), error.code, error.headers
+    try:
+        return status, resp_headers, json.loads(raw or b"null")
+    except ValueError:
+        return status, resp_headers, raw.decode(errors="replace")
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], *, settings: str = "tests.fault_settings", workers: int = 1) -> Iterator[str]:
+    port = free_port()
+    full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings, **env}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "stackpro.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {process.stdout.read().decode() if process.stdout else ''}")
+            try:
+                if http("GET", f"{base}/api/v1/health/", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("server did not start")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
