@@ -33,3 +33,18 @@ def exporters() -> dict[str, Exporter]:
 
 def erasers() -> dict[str, Eraser]:
     return dict(_erasers)
+
+
+# Usage providers: billing reports usage against each plan limit without importing the apps that
+# own the data. Each app registers ``fn(user) -> int`` under a limit name (see billing.entitlements):
+# "projects", "storage_bytes" (projects app), "ai_tokens_month" (assistant app).
+UsageProvider = Callable[[Any], int]
+_usage: dict[str, UsageProvider] = {}
+
+
+def register_usage(limit: str, fn: UsageProvider) -> None:
+    _usage[limit] = fn
+
+
+def usage_providers() -> dict[str, UsageProvider]:
+    return dict(_usage)
