@@ -32,7 +32,7 @@ def select_mysql_driver(preference: str | None = None) -> str:
             if preference == "mysqlclient":
                 raise
             logger.info("mysqlclient unavailable (%s); using PyMySQL", exc)
-    import pymysql
+    import pymysql  # type: ignore[import-untyped]
 
     pymysql.install_as_MySQLdb()
     return "pymysql"

@@ -22,7 +22,8 @@ class Nobody(BasePermission):
 
 def docs_permission() -> list[type[BasePermission]]:
     access = getattr(settings, "API_DOCS_ACCESS", "public")
-    return {"public": [AllowAny], "staff": [IsAdminUser], "off": [Nobody]}.get(access, [Nobody])
+    choices: dict[str, list[type[BasePermission]]] = {"public": [AllowAny], "staff": [IsAdminUser], "off": [Nobody]}
+    return choices.get(access, [Nobody])
 
 
 class SchemaView(SpectacularAPIView):

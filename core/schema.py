@@ -26,7 +26,7 @@ class AutoSchema(SpectacularAutoSchema):
     """Adds 400/401/403/404/429 (and 402/409/5xx where views declare them) with the Error body."""
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
-        responses: dict[str, Any] = super()._get_response_bodies(direction)  # type: ignore[call-arg]
+        responses: dict[str, Any] = super()._get_response_bodies(direction)  # type: ignore[arg-type]
         error = OpenApiResponse(response=ErrorSerializer)
         wanted = {"400", "404", "429", "503"}
         if self.view.get_permissions() and not getattr(self.view, "schema_public", False):

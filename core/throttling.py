@@ -83,7 +83,8 @@ class CacheRateThrottle(throttling.BaseThrottle):
     def get_rate(self) -> str | None:
         if self.rate:
             return self.rate
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return str(rate) if rate else None
 
     def get_ident_key(self, request: Request, view: Any) -> str | None:
         raise NotImplementedError

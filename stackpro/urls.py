@@ -2,13 +2,13 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from core import views as core_views
 from core.docs import DOCS_AUTHENTICATION, SchemaView, docs_permission
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("health/", core_views.HealthView.as_view(), name="health"),
     path("health/ready/", core_views.ReadyView.as_view(), name="health-ready"),
     path("auth/", include("accounts.urls")),

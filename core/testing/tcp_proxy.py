@@ -108,7 +108,7 @@ class FaultyProxy:
         except OSError:
             return
         finally:
-            for sock in (client, upstream):
-                if sock is not None:
+            for end in (client, upstream):
+                if end is not None:
                     with contextlib.suppress(OSError):
-                        sock.close()
+                        end.close()

@@ -37,7 +37,7 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 LOGGING["loggers"]["stackpro.request"]["level"] = "WARNING"  # noqa: F405
 
 _fingerprint = _schema_fingerprint()
-_db = DATABASES["default"]
+_db = DATABASES["default"]  # noqa
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{_fingerprint}.sqlite3")}
 else:
