@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from .models import User
 
-PASSWORD = {"write_only": True, "trim_whitespace": False, "max_length": 512}
+PASSWORD: dict[str, Any] = {"write_only": True, "trim_whitespace": False, "max_length": 512}
 
 
 class UserSerializer(serializers.ModelSerializer):

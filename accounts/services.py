@@ -185,7 +185,7 @@ def login(*, email: str, password: str, meta: RequestMeta | None = None) -> dict
 
 def _parse_refresh(raw: str) -> RefreshToken:
     try:
-        return RefreshToken(raw)  # signature (HS256 only), expiry, type and blacklist
+        return RefreshToken(raw)  # type: ignore[arg-type]  # signature (HS256 only), expiry, type and blacklist
     except TokenError:
         raise RefreshTokenInvalid()
 
@@ -235,9 +235,9 @@ def tokens_revoke_all(*, user: User, meta: RequestMeta | None = None, reason: st
     """
     with transaction.atomic():
         ids = list(
-            OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True)
-            .select_for_update()
-            .values_list("id", flat=True)
+            OutstandingToken.objects.filter(
+                user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+            ).values_list("id", flat=True)
         )
         BlacklistedToken.objects.bulk_create([BlacklistedToken(token_id=pk) for pk in ids], ignore_conflicts=True)
         if log:
