@@ -1,4 +1,4 @@
-"""The user: email is the login (unique, case-insensitive), UUID id, a single name."""
+"""The user (email is the login, case-insensitive; UUID id; a single name) and the auth event log."""
 
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField("email address", max_length=254, unique=True)
     name = models.CharField(max_length=150, blank=True)
     email_verified = models.BooleanField(default=False)
+    # A new address waiting for its verification link; the login email changes only on confirmation.
+    pending_email = models.EmailField(max_length=254, blank=True, default="")
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now, db_index=True)
@@ -79,3 +81,46 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name or self.email
+
+
+class AuthEventType(models.TextChoices):
+    REGISTERED = "registered", "Registered"
+    LOGIN_SUCCEEDED = "login_succeeded", "Login succeeded"
+    LOGIN_FAILED = "login_failed", "Login failed"
+    LOGOUT = "logout", "Logout"
+    REFRESH_REJECTED = "refresh_rejected", "Refresh rejected"
+    EMAIL_VERIFIED = "email_verified", "Email verified"
+    EMAIL_CHANGE_REQUESTED = "email_change_requested", "Email change requested"
+    EMAIL_CHANGED = "email_changed", "Email changed"
+    PASSWORD_CHANGED = "password_changed", "Password changed"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    TOKENS_REVOKED = "tokens_revoked", "Tokens revoked"
+    DEACTIVATED = "deactivated", "Deactivated"
+    ACCOUNT_DELETED = "account_deleted", "Account deleted"
+
+
+class AuthEvent(models.Model):
+    """One security-relevant event. ``user`` is null for unknown emails and after erasure."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=32, choices=AuthEventType.choices)
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="auth_events", db_index=True
+    )
+    email = models.CharField("email attempted", max_length=254, blank=True, default="")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="authevent_user_created_idx"),
+            models.Index(fields=["type", "-created_at"], name="authevent_type_created_idx"),
+            models.Index(fields=["email"], name="authevent_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.email or self.user_id or ''} {self.created_at:%Y-%m-%d %H:%M}"

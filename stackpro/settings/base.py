@@ -338,3 +338,25 @@ LOGGING: dict[str, Any] = {
         "stackpro.request": {"level": env("REQUEST_LOG_LEVEL", default="INFO")},
     },
 }
+
+# ---------------------------------------------------------------------------------------------
+# Accounts: verification/reset links and lifetimes, throttles on the anonymous auth endpoints.
+# Rates are "count/period" (core.throttling.parse_rate), counted in the shared cache per client IP
+# and per target email (docs/accounts.md).
+# ---------------------------------------------------------------------------------------------
+ACCOUNTS_VERIFY_EMAIL_URL = env("ACCOUNTS_VERIFY_EMAIL_URL", default=f"{FRONTEND_URL}/verify-email")
+ACCOUNTS_PASSWORD_RESET_URL = env("ACCOUNTS_PASSWORD_RESET_URL", default=f"{FRONTEND_URL}/reset-password")
+ACCOUNTS_VERIFY_EMAIL_TOKEN_SECONDS = env.int("ACCOUNTS_VERIFY_EMAIL_TOKEN_SECONDS", default=3 * 24 * 3600)
+ACCOUNTS_PASSWORD_RESET_TOKEN_SECONDS = env.int("ACCOUNTS_PASSWORD_RESET_TOKEN_SECONDS", default=3600)
+# register, resend and reset answer no sooner than this, whichever path they took (no timing oracle).
+ACCOUNTS_MIN_RESPONSE_SECONDS = env.float("ACCOUNTS_MIN_RESPONSE_SECONDS", default=0.25)
+THROTTLE_LOGIN = env("THROTTLE_LOGIN", default="10/5m")  # per target email
+THROTTLE_LOGIN_IP = env("THROTTLE_LOGIN_IP", default="30/5m")
+THROTTLE_REGISTER = env("THROTTLE_REGISTER", default="3/h")
+THROTTLE_REGISTER_IP = env("THROTTLE_REGISTER_IP", default="20/h")
+THROTTLE_PASSWORD_RESET = env("THROTTLE_PASSWORD_RESET", default="3/h")
+THROTTLE_PASSWORD_RESET_IP = env("THROTTLE_PASSWORD_RESET_IP", default="20/h")
+THROTTLE_VERIFY_RESEND = env("THROTTLE_VERIFY_RESEND", default="3/h")
+THROTTLE_VERIFY_RESEND_IP = env("THROTTLE_VERIFY_RESEND_IP", default="20/h")
+# Current-password checks by a signed-in user (password change, account deletion), per user.
+THROTTLE_PASSWORD_CHECK = env("THROTTLE_PASSWORD_CHECK", default="10/5m")

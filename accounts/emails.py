@@ -1,0 +1,72 @@
+"""Every message the accounts app sends, in one place, through the notifications app's services.
+
+(``notifications`` sits above ``accounts`` in the import ladder; the imports are local so accounts
+still loads without it, and the dependency stays in this one module.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+
+from .models import User
+
+
+def _link(base: str, token: str) -> str:
+    return f"{base}?{urlencode({'token': token})}"
+
+
+def send_verification(*, user: User, email: str, token: str) -> None:
+    from notifications.services import send_transactional_email
+
+    context = {
+        "name": user.name,
+        "email": email,
+        "is_change": email != user.email,
+        "link": _link(settings.ACCOUNTS_VERIFY_EMAIL_URL, token),
+        "valid_hours": settings.ACCOUNTS_VERIFY_EMAIL_TOKEN_SECONDS // 3600,
+    }
+    send_transactional_email(to=email, template="accounts_verify_email", context=context)
+
+
+def send_password_reset(*, user: User, token: str) -> None:
+    from notifications.services import send_transactional_email
+
+    context = {
+        "name": user.name,
+        "email": user.email,
+        "link": _link(settings.ACCOUNTS_PASSWORD_RESET_URL, token),
+        "valid_minutes": settings.ACCOUNTS_PASSWORD_RESET_TOKEN_SECONDS // 60,
+    }
+    send_transactional_email(to=user.email, template="accounts_password_reset", context=context)
+
+
+def send_already_registered(*, user: User) -> None:
+    """Someone tried to register with an address that has an account: tell its owner, not the caller."""
+    from notifications.services import send_transactional_email
+
+    context = {"name": user.name, "email": user.email, "reset_link": settings.ACCOUNTS_PASSWORD_RESET_URL}
+    send_transactional_email(to=user.email, template="accounts_already_registered", context=context)
+
+
+def send_account_deleted(*, email: str, name: str) -> None:
+    from notifications.services import send_transactional_email
+
+    send_transactional_email(to=email, template="accounts_account_deleted", context={"name": name, "email": email})
+
+
+def notify_security(*, user: User, title: str, body: str = "", data: dict[str, Any] | None = None) -> None:
+    from notifications.services import notify
+
+    notify(user=user, category="security", title=title, body=body, data=data)
+
+
+def render_decoy(template: str) -> None:
+    """Render ``template`` without sending: the work a known address would have cost (timing)."""
+    from django.template.loader import render_to_string
+
+    context = {"product_name": settings.PRODUCT_NAME, "name": "", "email": "", "link": settings.FRONTEND_URL}
+    for suffix in ("subject.txt", "txt", "html"):
+        render_to_string(f"emails/{template}.{suffix}", context)

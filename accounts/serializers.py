@@ -1,0 +1,83 @@
+"""Input and output shapes of the auth API. Inputs list only writable fields: anything else sent
+(id, email_verified, is_staff, is_active, plan fields, ...) is ignored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from .models import User
+
+PASSWORD: dict[str, Any] = {"write_only": True, "trim_whitespace": False, "max_length": 512}
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "email_verified"]
+        read_only_fields = fields
+
+
+class MeSerializer(serializers.ModelSerializer):
+    pending_email = serializers.EmailField(
+        read_only=True, help_text="A new address waiting for confirmation by the link sent to it ('' if none)."
+    )
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "email_verified", "pending_email", "date_joined"]
+        read_only_fields = fields
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(**PASSWORD)
+    name = serializers.CharField(max_length=150)
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=150, required=False)
+    email = serializers.EmailField(
+        max_length=254, required=False, help_text="Sends a confirmation link to the new address; see pending_email."
+    )
+
+
+class EmailSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class LoginSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(**PASSWORD)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=2048)
+
+
+class PasswordSerializer(serializers.Serializer):
+    password = serializers.CharField(**PASSWORD)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(**PASSWORD)
+    new_password = serializers.CharField(**PASSWORD)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=2048)
+    new_password = serializers.CharField(**PASSWORD)
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
