@@ -163,9 +163,10 @@ CELERY_TIMEZONE = TIME_ZONE
 # Auth
 # ---------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-# Argon2id first: memory-hard; older hashes are upgraded on the next login.
+# Argon2id with stated parameters (accounts/hashers.py): memory-hard; hashes made with other
+# parameters or PBKDF2 still verify and are upgraded at the next login.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.Argon2idHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [

@@ -54,7 +54,7 @@ def test_production_passes_deploy_checks_and_uses_argon2():
         "from django.conf import settings; print(settings.PASSWORD_HASHERS[0]); print(settings.API_DOCS_ACCESS)",
         env_overrides=env,
     )
-    assert result.stdout.split()[-2:] == ["django.contrib.auth.hashers.Argon2PasswordHasher", "staff"]
+    assert result.stdout.split()[-2:] == ["accounts.hashers.Argon2idHasher", "staff"]
 
 
 def test_embedded_defaults_need_no_variables():
