@@ -1,0 +1,426 @@
+"""The load test: a production-like StackPro on this machine, the stack's floor, and 1,000 users.
+
+    python bench/load/run.py                      # the full run (make load)
+    python bench/load/run.py --smoke              # a few users for a few seconds (CI)
+
+It starts, all on loopback: a moto S3 server, a fake Anthropic server with realistic latency, and
+gunicorn serving StackPro with production settings on MariaDB and Redis. Then it measures
+
+1. the floor: a bare DRF view (GET /api/v1/health/: no auth, no database) under a closed loop;
+2. CPU per request (server processes' CPU time / requests) of the floor and of the authenticated
+   projects list (page of 20), so the list's cost is a ratio to the floor that the machine's
+   noise does not move much;
+3. locust with realistic users (bench/load/locustfile.py), ramped, with stats reset once every user
+   is running so the figures cover full load only;
+
+and prints per endpoint requests/s, p50/p95/p99, errors and the p50 ratio to the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import http.client
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import free_port, http  # noqa: E402
+
+PASSWORD = "load-test-password-2026"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# ------------------------------------------------------------------------------------------------
+# processes
+# ------------------------------------------------------------------------------------------------
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if http("GET", url, timeout=2)[0] < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        out.extend(int(p) for p in text)
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / CLK_TCK
+
+
+class Stack:
+    """Everything the load test talks to, started and stopped together."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.env: dict[str, str] = {}
+        self.base = ""
+        self.gunicorn: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = self.args
+        from moto.server import ThreadedMotoServer
+
+        s3_port = free_port()
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
+        self.moto.start()
+        anthropic_port = free_port()
+        self.procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.fakes.anthropic_server",
+                    "--port",
+                    str(anthropic_port),
+                    "--latency-ms",
+                    str(args.anthropic_latency_ms),
+                ],
+                cwd=ROOT,
+            )
+        )
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "stackpro.settings.production",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "DATABASE_URL": args.database_url,
+            "REDIS_URL": args.redis_url,
+            "CACHE_KEY_PREFIX": "stackpro-load",
+            "CELERY_TASK_ALWAYS_EAGER": "true",
+            "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_STORAGE_BUCKET_NAME": "stackpro-load",
+            "AWS_S3_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}",
+            "ANTHROPIC_API_KEY": "sk-ant-fake-load-test",
+            "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{anthropic_port}",
+            "STRIPE_API_BASE": "http://127.0.0.1:9",  # never called by the scenario
+            "LOG_LEVEL": "WARNING",
+            "REQUEST_LOG_LEVEL": "WARNING",
+            # Every simulated user comes from 127.0.0.1: per-IP throttles would stop the test itself.
+            "THROTTLE_ANON": "1000000/min",
+            "THROTTLE_USER": "1000000/min",
+            "LOAD_TEST": "1",
+        }
+        import boto3
+
+        boto3.client(
+            "s3",
+            endpoint_url=self.env["AWS_S3_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).create_bucket(Bucket="stackpro-load")
+        manage = [sys.executable, "manage.py"]
+        subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=self.env, check=True)
+        subprocess.run(
+            [*manage, "shell", "-c", SEED_CODE.format(users=args.seeded_users, password=PASSWORD)],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+        )
+        port = free_port()
+        self.gunicorn = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "stackpro.wsgi:application",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                str(args.workers),
+                "-k",
+                "gthread",
+                "--threads",
+                str(args.threads),
+                "--backlog",
+                "4096",
+                "--keep-alive",
+                "30",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+        )
+        self.base = f"http://127.0.0.1:{port}"
+        wait_http(f"{self.base}/api/v1/health/")
+        wait_http(f"http://127.0.0.1:{anthropic_port}/", timeout=20)
+
+    def worker_pids(self) -> list[int]:
+        assert self.gunicorn is not None
+        return children(self.gunicorn.pid)
+
+    def stop(self) -> None:
+        for proc in [self.gunicorn, *self.procs]:
+            if proc is not None:
+                proc.terminate()
+        for proc in [self.gunicorn, *self.procs]:
+            if proc is not None:
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        self.moto.stop()
+
+
+# Seeded accounts share one password hash (hashing 1,000 Argon2 passwords would take a minute);
+# each owns one project and is a member of enough others that a page of 20 is full.
+SEED_CODE = """
+from bench.load.seed import seed
+seed(users={users}, password={password!r})
+"""
+
+
+# ------------------------------------------------------------------------------------------------
+# closed-loop measurement (floor and CPU per request)
+# ------------------------------------------------------------------------------------------------
+def closed_loop(base: str, path: str, headers: dict[str, str], seconds: float, concurrency: int) -> dict[str, Any]:
+    host, port = base.removeprefix("http://").split(":")
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def worker() -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        local: list[float] = []
+        local_errors = 0
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    local_errors += 1
+            except OSError:
+                local_errors += 1
+                conn.close()
+                conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            local.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(local)
+            errors += local_errors
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    n = len(latencies)
+    return {
+        "requests": n,
+        "rps": n / seconds,
+        "p50": 1000 * latencies[n // 2] if n else 0.0,
+        "p95": 1000 * latencies[int(n * 0.95)] if n else 0.0,
+        "errors": errors,
+    }
+
+
+def cpu_per_request(
+    stack: Stack, path: str, headers: dict[str, str], seconds: float, concurrency: int
+) -> dict[str, Any]:
+    pids = stack.worker_pids()
+    before = cpu_seconds(pids)
+    result = closed_loop(stack.base, path, headers, seconds, concurrency)
+    used = cpu_seconds(pids) - before
+    result["cpu_ms_per_request"] = 1000 * used / max(result["requests"], 1)
+    return result
+
+
+def login(base: str, email: str) -> str:
+    status, _, body = http("POST", f"{base}/api/v1/auth/token/", body={"email": email, "password": PASSWORD})
+    if status != 200:
+        raise RuntimeError(f"login failed: {status} {body}")
+    return str(body["access"])
+
+
+# ------------------------------------------------------------------------------------------------
+# locust
+# ------------------------------------------------------------------------------------------------
+def run_locust(stack: Stack, out: Path) -> list[dict[str, Any]]:
+    args = stack.args
+    ramp_seconds = args.users / args.spawn_rate
+    duration = int(ramp_seconds + args.full_load + 5)
+    prefix = out / "locust"
+    env = {
+        **os.environ,
+        "LOAD_SEEDED_USERS": str(args.seeded_users),
+        "LOAD_PASSWORD": PASSWORD,
+        "LOAD_WAIT_MIN": str(args.wait_min),
+        "LOAD_WAIT_MAX": str(args.wait_max),
+    }
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(ROOT / "bench/load/locustfile.py"),
+            "--headless",
+            "-u",
+            str(args.users),
+            "-r",
+            str(args.spawn_rate),
+            "-t",
+            f"{duration}s",
+            "--reset-stats",
+            "--host",
+            stack.base,
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    rows = []
+    with open(f"{prefix}_stats.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            rows.append(row)
+    return rows
+
+
+def fmt_row(
+    name: str, rps: float, p50: float, p95: float, p99: float, errors: int, requests: int, floor_p50: float
+) -> str:
+    ratio = p50 / floor_p50 if floor_p50 else 0.0
+    return f"{name:<30} {requests:>8} {rps:>8.1f} {p50:>7.0f} {p95:>7.0f} {p99:>7.0f} {errors:>6} {ratio:>7.1f}x"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--spawn-rate", type=float, default=10)
+    parser.add_argument("--full-load", type=int, default=60, help="seconds at full load")
+    parser.add_argument("--seeded-users", type=int, default=1000)
+    parser.add_argument("--wait-min", type=float, default=3)
+    parser.add_argument("--wait-max", type=float, default=9)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--probe-seconds", type=float, default=10)
+    parser.add_argument("--anthropic-latency-ms", type=int, default=800)
+    parser.add_argument(
+        "--database-url", default=os.environ.get("LOAD_DATABASE_URL", "mysql://root:@127.0.0.1:3306/stackpro_load")
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    parser.add_argument("--out", default=str(ROOT / "build" / "load"))
+    parser.add_argument("--smoke", action="store_true", help="a few users for a few seconds")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    args = parser.parse_args()
+    if args.smoke:
+        args.users, args.spawn_rate, args.full_load, args.seeded_users = 5, 5, 5, 10
+        args.wait_min, args.wait_max, args.probe_seconds, args.anthropic_latency_ms = 0.1, 0.5, 2, 50
+    out = Path(args.out)
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+
+    stack = Stack(args)
+    try:
+        stack.start()
+        token = login(stack.base, "load0@example.com")
+        auth = {"Authorization": f"Bearer {token}"}
+        floor = cpu_per_request(stack, "/api/v1/health/", {}, args.probe_seconds, 8)
+        listing = cpu_per_request(stack, "/api/v1/projects/?limit=20", auth, args.probe_seconds, 8)
+        rows = run_locust(stack, out)
+    finally:
+        stack.stop()
+
+    cpu_ratio = listing["cpu_ms_per_request"] / floor["cpu_ms_per_request"]
+    print()
+    print(
+        f"Machine: {os.cpu_count()} cores; gunicorn {args.workers} workers x {args.threads} threads; "
+        f"{args.users} users, ramp {args.spawn_rate}/s, {args.full_load}s at full load"
+    )
+    print()
+    print("CPU per request (server processes' CPU time / requests, closed loop of 8 clients):")
+    print(
+        f"  floor  GET /api/v1/health/              {floor['cpu_ms_per_request']:.2f} ms  "
+        f"({floor['rps']:.0f} req/s, p50 {floor['p50']:.1f} ms, errors {floor['errors']})"
+    )
+    print(
+        f"  list   GET /api/v1/projects/?limit=20   {listing['cpu_ms_per_request']:.2f} ms  "
+        f"({listing['rps']:.0f} req/s, p50 {listing['p50']:.1f} ms, errors {listing['errors']})"
+    )
+    print(f"  ratio  {cpu_ratio:.2f}x the floor (target <= 3x)")
+    print()
+    print(f"Locust at full load (stats reset after the ramp; floor p50 {floor['p50']:.1f} ms):")
+    print(
+        f"{'endpoint':<30} {'requests':>8} {'req/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} {'errors':>6} {'p50/floor':>8}"
+    )
+    total_errors = 0
+    summary = []
+    for row in rows:
+        name = row["Name"]
+        requests = int(row["Request Count"])
+        failures = int(row["Failure Count"])
+        total_errors += failures if name != "Aggregated" else 0
+        p50, p95, p99 = (float(row[k] or 0) for k in ("50%", "95%", "99%"))
+        print(fmt_row(name, float(row["Requests/s"]), p50, p95, p99, failures, requests, floor["p50"]))
+        summary.append(
+            {
+                "name": name,
+                "requests": requests,
+                "rps": float(row["Requests/s"]),
+                "p50": p50,
+                "p95": p95,
+                "p99": p99,
+                "errors": failures,
+            }
+        )
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"floor": floor, "list": listing, "cpu_ratio": cpu_ratio, "endpoints": summary}, indent=2)
+        )
+    slow = [
+        r["name"]
+        for r in summary
+        if r["name"] not in ("Aggregated", "auth:login", "auth:register", "assistant:send") and r["p95"] > 200
+    ]
+    print()
+    print(
+        f"errors: {total_errors}; endpoints with p95 > 200 ms (excluding login/register/assistant send): {slow or 'none'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
