@@ -21,7 +21,7 @@ class VerifiedAmazonSESTrackingWebhookView(AmazonSESTrackingWebhookView):
         super().__init__(**kwargs)
         # anymail collects validators subclass-first; run basic auth and the header checks before
         # the signature check, so an unauthenticated caller never makes us fetch a certificate.
-        self.validators = list(reversed(self.validators))
+        self.validators = list(reversed(self.validators))  # type: ignore[has-type]
 
     def validate_request(self, request: Any) -> None:
         try:
