@@ -54,9 +54,7 @@ def seed(total: int, unread: int, others: int) -> tuple[object, str]:
         count = total if index == 0 else 2000
         for n in range(count):
             read = index != 0 or n >= unread
-            rows.append(
-                Notification(user=user, category="project", title=f"n{n}", read_at=now if read else None)
-            )
+            rows.append(Notification(user=user, category="project", title=f"n{n}", read_at=now if read else None))
     Notification.objects.bulk_create(rows, batch_size=2000)
     return users[0], str(AccessToken.for_user(users[0]))
 
@@ -82,7 +80,10 @@ def bench_client(token: str, requests: int) -> list[str]:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     results = []
-    for name, path, auth in [("health", "/api/v1/health/", False), ("unread-count", "/api/v1/notifications/unread-count/", True)]:
+    for name, path, auth in [
+        ("health", "/api/v1/health/", False),
+        ("unread-count", "/api/v1/notifications/unread-count/", True),
+    ]:
         c = client if auth else APIClient()
         for _ in range(50):
             assert c.get(path).status_code == 200
@@ -135,7 +136,10 @@ def bench_gunicorn(token: str, requests: int, workers: int, concurrency: int) ->
     results = []
     with gunicorn(env, settings="stackpro.settings.test", workers=workers) as base:
         auth = {"Authorization": f"Bearer {token}"}
-        for name, path, headers in [("health", "/api/v1/health/", {}), ("unread-count", "/api/v1/notifications/unread-count/", auth)]:
+        for name, path, headers in [
+            ("health", "/api/v1/health/", {}),
+            ("unread-count", "/api/v1/notifications/unread-count/", auth),
+        ]:
             _load(base + path, headers, 200, concurrency)  # warm every worker's connection
             latencies, elapsed = _load(base + path, headers, requests, concurrency)
             results.append(summarize(name, latencies, elapsed))

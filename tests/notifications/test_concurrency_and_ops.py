@@ -49,7 +49,9 @@ def test_two_workers_racing_send_once(user, flaky_backend):
 
 
 @pytest.mark.django_db
-def test_broker_down_at_commit_leaves_a_pending_row_the_job_requeues(user, django_capture_on_commit_callbacks, monkeypatch):
+def test_broker_down_at_commit_leaves_a_pending_row_the_job_requeues(
+    user, django_capture_on_commit_callbacks, monkeypatch
+):
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
