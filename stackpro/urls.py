@@ -33,6 +33,7 @@ urlpatterns = [
         name="docs",
     ),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
+    path("anymail/", include("notifications.webhooks")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 

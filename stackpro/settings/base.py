@@ -361,3 +361,29 @@ THROTTLE_VERIFY_RESEND = env("THROTTLE_VERIFY_RESEND", default="3/h")
 THROTTLE_VERIFY_RESEND_IP = env("THROTTLE_VERIFY_RESEND_IP", default="20/h")
 # Current-password checks by a signed-in user (password change, account deletion), per user.
 THROTTLE_PASSWORD_CHECK = env("THROTTLE_PASSWORD_CHECK", default="10/5m")
+
+# ---------------------------------------------------------------------------------------------
+# Notifications (docs/notifications.md): links in emails, SES endpoint, bounce webhook, digests
+# ---------------------------------------------------------------------------------------------
+# Public base URL of this API: the RFC 8058 one-click List-Unsubscribe target is built on it.
+NOTIFICATIONS_PUBLIC_API_URL = env("PUBLIC_API_URL", default="http://localhost:8000").rstrip("/")
+# The page the footer's "unsubscribe" link opens ({token} is replaced); it calls the API.
+NOTIFICATIONS_UNSUBSCRIBE_PAGE_URL = env(
+    "NOTIFICATIONS_UNSUBSCRIBE_PAGE_URL", default=FRONTEND_URL + "/notifications/unsubscribe/{token}"
+)
+NOTIFICATIONS_PREFERENCES_PATH = env("NOTIFICATIONS_PREFERENCES_PATH", default="/settings/notifications")
+NOTIFICATIONS_INBOX_PATH = env("NOTIFICATIONS_INBOX_PATH", default="/notifications")
+# Optional mailbox for List-Unsubscribe's mailto form (empty: the https form only).
+NOTIFICATIONS_UNSUBSCRIBE_MAILTO = env("NOTIFICATIONS_UNSUBSCRIBE_MAILTO", default="")
+NOTIFICATIONS_RETENTION_DAYS = env.int("NOTIFICATIONS_RETENTION_DAYS", default=90)
+NOTIFICATIONS_DIGEST_MAX_ITEMS = env.int("NOTIFICATIONS_DIGEST_MAX_ITEMS", default=20)
+# A "sending" claim older than this is a dead worker's: the row may be claimed again.
+NOTIFICATIONS_SEND_CLAIM_TIMEOUT = env.int("NOTIFICATIONS_SEND_CLAIM_TIMEOUT", default=600)
+# SNS signing certificates are fetched only from URLs matching this (a system check keeps it Amazon's).
+NOTIFICATIONS_SNS_CERT_URL_REGEX = r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[^?#]+\.pem$"
+# SNS topics whose SES events are accepted (empty: any topic whose signature verifies).
+NOTIFICATIONS_SES_TOPIC_ARNS = env.list("NOTIFICATIONS_SES_TOPIC_ARNS", default=[])
+if env("AWS_SES_ENDPOINT_URL", default=""):  # a moto server locally / in tests
+    ANYMAIL["AMAZON_SES_CLIENT_PARAMS"]["endpoint_url"] = env("AWS_SES_ENDPOINT_URL")
+if env("AWS_SES_CONFIGURATION_SET", default=""):  # the set whose event destination is the SNS topic
+    ANYMAIL["AMAZON_SES_CONFIGURATION_SET_NAME"] = env("AWS_SES_CONFIGURATION_SET")

@@ -1,0 +1,87 @@
+"""Amazon SNS message signature verification (anymail 15.2's SES webhook does not check it).
+
+https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html — the signing
+certificate is fetched only from a URL matching ``NOTIFICATIONS_SNS_CERT_URL_REGEX``
+(``https://sns.<region>.amazonaws.com/...`` in every real environment) and cached for a day.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import urllib.request
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+_SIGNED_KEYS = {
+    "Notification": ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"],
+    "SubscriptionConfirmation": ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"],
+    "UnsubscribeConfirmation": ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"],
+}
+_HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}  # noqa: S303 — SNS SignatureVersion 1 is SHA1withRSA
+CERT_CACHE_SECONDS = 24 * 3600
+
+
+class SnsVerificationError(Exception):
+    pass
+
+
+def string_to_sign(message: dict[str, Any]) -> bytes:
+    keys = _SIGNED_KEYS.get(str(message.get("Type")))
+    if keys is None:
+        raise SnsVerificationError(f"unknown SNS message type {message.get('Type')!r}")
+    lines: list[str] = []
+    for key in keys:
+        if key in message and message[key] is not None:
+            lines += [key, str(message[key])]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _certificate(url: str) -> x509.Certificate:
+    if not re.match(settings.NOTIFICATIONS_SNS_CERT_URL_REGEX, url or ""):
+        raise SnsVerificationError(f"SigningCertURL {url!r} is not an Amazon SNS certificate URL")
+    cache_key = "notifications:sns-cert:" + hashlib.sha256(url.encode()).hexdigest()
+    pem = cache.get(cache_key)
+    if pem is None:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (URL checked above)
+                pem = response.read()
+        except OSError as exc:
+            raise SnsVerificationError(f"could not fetch the SNS signing certificate: {exc}")
+        cache.set(cache_key, pem, CERT_CACHE_SECONDS)
+    try:
+        certificate = x509.load_pem_x509_certificate(pem)
+    except ValueError as exc:
+        raise SnsVerificationError(f"unreadable SNS signing certificate: {exc}")
+    now = timezone.now()
+    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+        raise SnsVerificationError("the SNS signing certificate is not valid now")
+    return certificate
+
+
+def verify(message: dict[str, Any]) -> None:
+    """Raise ``SnsVerificationError`` unless ``message`` carries a valid SNS signature from an
+    allowed topic (``NOTIFICATIONS_SES_TOPIC_ARNS``; empty allows any)."""
+    allowed_topics = settings.NOTIFICATIONS_SES_TOPIC_ARNS
+    if allowed_topics and message.get("TopicArn") not in allowed_topics:
+        raise SnsVerificationError(f"unexpected SNS topic {message.get('TopicArn')!r}")
+    algorithm = _HASHES.get(str(message.get("SignatureVersion")))
+    if algorithm is None:
+        raise SnsVerificationError(f"unsupported SNS SignatureVersion {message.get('SignatureVersion')!r}")
+    try:
+        signature = base64.b64decode(str(message.get("Signature", "")), validate=True)
+    except ValueError:
+        raise SnsVerificationError("malformed SNS signature")
+    certificate = _certificate(str(message.get("SigningCertURL", "")))
+    try:
+        certificate.public_key().verify(signature, string_to_sign(message), padding.PKCS1v15(), algorithm())  # type: ignore[union-attr,call-arg,arg-type]
+    except (InvalidSignature, TypeError, ValueError):
+        raise SnsVerificationError("invalid SNS signature")

@@ -1,0 +1,123 @@
+"""The notifications API: inbox, unread count, read state, preferences, unsubscribe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+from .serializers import (
+    NotificationListQuerySerializer,
+    NotificationSerializer,
+    PreferencesSerializer,
+    ReadAllResultSerializer,
+    ReadAllSerializer,
+    UnreadCountSerializer,
+    UnsubscribeResultSerializer,
+)
+
+
+class NotificationListView(generics.ListAPIView):
+    """My notifications, newest first (``?unread=true|false``, ``?category=``)."""
+
+    serializer_class = NotificationSerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("unread", bool, required=False),
+            OpenApiParameter("category", str, required=False, enum=[c for c, _ in services.Category.choices]),
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        query = NotificationListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.notification_list(
+            user=self.request.user,
+            unread=query.validated_data.get("unread"),
+            category=query.validated_data.get("category"),
+        )
+
+
+class UnreadCountView(APIView):
+    """``{count}`` of my unread notifications: one indexed COUNT query."""
+
+    @extend_schema(responses={200: UnreadCountSerializer})
+    def get(self, request: Request) -> Response:
+        return Response({"count": selectors.unread_count(user=request.user)})
+
+
+class NotificationReadView(APIView):
+    @extend_schema(request=None, responses={200: NotificationSerializer})
+    def post(self, request: Request, pk: Any) -> Response:
+        notification = services.notification_mark_read(user=request.user, notification_id=pk)
+        return Response(NotificationSerializer(notification).data)
+
+
+class NotificationReadAllView(APIView):
+    @extend_schema(request=ReadAllSerializer, responses={200: ReadAllResultSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = ReadAllSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        updated = services.notifications_mark_all_read(
+            user=request.user, category=serializer.validated_data.get("category")
+        )
+        return Response({"updated": updated})
+
+
+class NotificationDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: Any) -> Response:
+        services.notification_delete(user=request.user, notification_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PreferencesView(APIView):
+    """Per category × channel (``in_app``, ``email``) and the digest frequency. PUT is partial:
+    categories and channels left out keep their value; security cannot be turned off (400
+    ``preference_locked``)."""
+
+    @extend_schema(responses={200: PreferencesSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(services.preferences_get(user=request.user))
+
+    @extend_schema(request=PreferencesSerializer, responses={200: PreferencesSerializer})
+    def put(self, request: Request) -> Response:
+        serializer = PreferencesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.preferences_update(
+            user=request.user,
+            categories=serializer.validated_data.get("categories"),
+            digest_frequency=serializer.validated_data.get("digest_frequency"),
+        )
+        return Response(result)
+
+
+class UnsubscribeView(APIView):
+    """No login: the signed token names the user and the category (or ``digest``).
+
+    GET describes the token (the frontend page shows it) and changes nothing, so link scanners
+    that prefetch URLs unsubscribe nobody. POST unsubscribes — it is also the RFC 8058 one-click
+    target (``List-Unsubscribe=One-Click`` form body; the body is not needed).
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    schema_public = True
+
+    @extend_schema(responses={200: UnsubscribeResultSerializer})
+    def get(self, request: Request, token: str) -> Response:
+        return Response(services.unsubscribe_describe(token=token))
+
+    @extend_schema(request=None, responses={200: UnsubscribeResultSerializer})
+    def post(self, request: Request, token: str) -> Response:
+        return Response(services.unsubscribe_apply(token=token))
