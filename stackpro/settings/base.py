@@ -300,6 +300,11 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 DJSTRIPE_SUBSCRIBER_MODEL = "accounts.User"
+# Stripe calls (billing/stripe_client.py): SDK retries on network errors (0 keeps a request inside
+# STRIPE_TIMEOUT_SECONDS, itself clamped to 10 s for API Gateway).
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=0)
+# A past_due subscription keeps its paid plan this many days after the unpaid period began.
+BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
 
 # ---------------------------------------------------------------------------------------------
 # Assistant (Anthropic Claude)
