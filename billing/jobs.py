@@ -18,6 +18,9 @@ def sync_stripe() -> int:
     result = stripe_sync()
     logger.info(
         "stripe sync: %s subscriptions, %s customers, %s fixed, %s errors",
-        result.subscriptions, result.customers, result.fixed, result.errors,
+        result.subscriptions,
+        result.customers,
+        result.fixed,
+        result.errors,
     )
     return result.fixed

@@ -136,7 +136,9 @@ def current_billing(*, user: Any) -> CurrentBilling:
         logger.error("subscription %s has price %s (%s) that matches no plan", chosen.id, price_id, lookup_key)
     plan = paid if (entitled and paid is not None) else free
     entitlements = plan.entitlements() if plan is not None else FREE
-    return CurrentBilling(subscription=chosen, entitled=entitled and paid is not None, plan=plan, entitlements=entitlements)
+    return CurrentBilling(
+        subscription=chosen, entitled=entitled and paid is not None, plan=plan, entitlements=entitlements
+    )
 
 
 def entitlements_for_user(*, user: Any) -> Entitlements:
@@ -226,7 +228,9 @@ def plan_list() -> list[tuple[Plan, Price | None]]:
     ids = [p.stripe_price_id for p in plans if p.stripe_price_id]
     prices: list[Price] = []
     if keys or ids:
-        prices = list(Price.objects.filter(Q(lookup_key__in=keys) | Q(id__in=ids)).only("id", "lookup_key", "stripe_data"))
+        prices = list(
+            Price.objects.filter(Q(lookup_key__in=keys) | Q(id__in=ids)).only("id", "lookup_key", "stripe_data")
+        )
     by_id = {p.id: p for p in prices}
     by_key = {p.lookup_key: p for p in prices if p.lookup_key and p.stripe_data.get("active", True)}
     return [(plan, by_id.get(plan.stripe_price_id) or by_key.get(plan.stripe_price_lookup_key)) for plan in plans]

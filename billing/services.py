@@ -161,7 +161,13 @@ def _fingerprint(data: dict[str, Any] | None) -> tuple[Any, ...]:
     if not data:
         return ()
     start, end = subscription_period(data)
-    return (data.get("status"), subscription_price(data), bool(data.get("cancel_at_period_end")), end, data.get("customer"))
+    return (
+        data.get("status"),
+        subscription_price(data),
+        bool(data.get("cancel_at_period_end")),
+        end,
+        data.get("customer"),
+    )
 
 
 def subscription_store(*, remote: stripe_client.StripeSubscription) -> tuple[Subscription, bool]:

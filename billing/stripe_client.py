@@ -253,7 +253,9 @@ def retrieve_subscription(subscription_id: str) -> StripeSubscription:
     return StripeSubscription.from_stripe(_call(stripe.Subscription.retrieve, subscription_id, **_opts()))
 
 
-def list_subscriptions(*, customer_id: str | None = None, created_gte: int | None = None) -> Iterator[StripeSubscription]:
+def list_subscriptions(
+    *, customer_id: str | None = None, created_gte: int | None = None
+) -> Iterator[StripeSubscription]:
     """Every subscription (any status), newest first, across pages."""
     params: dict[str, Any] = {"status": "all", "limit": 100}
     if customer_id:

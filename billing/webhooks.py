@@ -69,9 +69,9 @@ def _plan_name(subscription: Subscription | None) -> str:
     if subscription is None:
         return "your plan"
     price_id, lookup_key = subscription_price(subscription.stripe_data)
-    plan = (
-        Plan.objects.filter(stripe_price_id=price_id).first() if price_id else None
-    ) or (Plan.objects.filter(stripe_price_lookup_key=lookup_key).first() if lookup_key else None)
+    plan = (Plan.objects.filter(stripe_price_id=price_id).first() if price_id else None) or (
+        Plan.objects.filter(stripe_price_lookup_key=lookup_key).first() if lookup_key else None
+    )
     return plan.name if plan else "your plan"
 
 
@@ -97,17 +97,32 @@ def on_subscription_event(event: Event) -> None:
     status = (subscription.stripe_data if subscription else data).get("status")
     plan = _plan_name(subscription)
     if event.type == "customer.subscription.created":
-        notify(user=user, category="billing", title=f"Your {plan} subscription has started", link="/billing",
-               data={"event": event.id, "status": status})
+        notify(
+            user=user,
+            category="billing",
+            title=f"Your {plan} subscription has started",
+            link="/billing",
+            data={"event": event.id, "status": status},
+        )
     elif event.type == "customer.subscription.deleted":
-        notify(user=user, category="billing", title="Your subscription has ended",
-               body="You are now on the Free plan. Your data is kept.", link="/billing",
-               data={"event": event.id, "status": status})
+        notify(
+            user=user,
+            category="billing",
+            title="Your subscription has ended",
+            body="You are now on the Free plan. Your data is kept.",
+            link="/billing",
+            data={"event": event.id, "status": status},
+        )
     else:
         previous = (event.data or {}).get("previous_attributes") or {}
         if {"status", "items", "cancel_at_period_end", "plan"} & set(previous):
-            notify(user=user, category="billing", title=f"Your subscription was updated ({plan}, {status})",
-                   link="/billing", data={"event": event.id, "status": status})
+            notify(
+                user=user,
+                category="billing",
+                title=f"Your subscription was updated ({plan}, {status})",
+                link="/billing",
+                data={"event": event.id, "status": status},
+            )
 
 
 def on_checkout_completed(event: Event) -> None:
@@ -126,8 +141,13 @@ def on_checkout_completed(event: Event) -> None:
     if sub_id:
         subscription, _ = subscription_resync(subscription_id=sub_id)
     if user is not None:
-        notify(user=user, category="billing", title=f"Thank you! {_plan_name(subscription)} is now active",
-               link="/billing", data={"event": event.id})
+        notify(
+            user=user,
+            category="billing",
+            title=f"Thank you! {_plan_name(subscription)} is now active",
+            link="/billing",
+            data={"event": event.id},
+        )
 
 
 def on_invoice_paid(event: Event) -> None:
@@ -138,9 +158,14 @@ def on_invoice_paid(event: Event) -> None:
     user = _user_for_customer(data.get("customer"))
     if user is not None:
         amount = (data.get("amount_paid") or 0) / 100
-        notify(user=user, category="billing", title="Payment received",
-               body=f"{amount:.2f} {str(data.get('currency') or '').upper()} — invoice {data.get('number') or data.get('id')}.",
-               link=data.get("hosted_invoice_url") or "/billing", data={"event": event.id, "invoice": data.get("id")})
+        notify(
+            user=user,
+            category="billing",
+            title="Payment received",
+            body=f"{amount:.2f} {str(data.get('currency') or '').upper()} — invoice {data.get('number') or data.get('id')}.",
+            link=data.get("hosted_invoice_url") or "/billing",
+            data={"event": event.id, "invoice": data.get("id")},
+        )
 
 
 def on_invoice_payment_failed(event: Event) -> None:
@@ -150,9 +175,14 @@ def on_invoice_payment_failed(event: Event) -> None:
         subscription_resync(subscription_id=sub_id)
     user = _user_for_customer(data.get("customer"))
     if user is not None:
-        notify(user=user, category="billing", title="Your payment failed",
-               body="Please update your payment method to keep your plan.", link="/billing",
-               data={"event": event.id, "invoice": data.get("id")})
+        notify(
+            user=user,
+            category="billing",
+            title="Your payment failed",
+            body="Please update your payment method to keep your plan.",
+            link="/billing",
+            data={"event": event.id, "invoice": data.get("id")},
+        )
 
 
 def on_customer_deleted(event: Event) -> None:
@@ -164,8 +194,14 @@ def on_customer_deleted(event: Event) -> None:
         row.stripe_data = {**row.stripe_data, "status": "canceled"}
         row.save(update_fields=["stripe_data", "djstripe_updated"])
     if user is not None:
-        notify(user=user, category="billing", title="Your billing account was closed",
-               body="You are on the Free plan.", link="/billing", data={"event": event.id})
+        notify(
+            user=user,
+            category="billing",
+            title="Your billing account was closed",
+            body="You are on the Free plan.",
+            link="/billing",
+            data={"event": event.id},
+        )
 
 
 REACTIONS: dict[str, Callable[[Event], None]] = {

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
-import os
 import hmac
+import importlib
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator

@@ -148,7 +148,12 @@ def test_portal_refuses_foreign_return_url(auth_client, fake_stripe):
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "status,etype,expected",
-    [(500, "api_error", 502), (402, "card_error", 502), (401, "invalid_request_error", 502), (429, "rate_limit_error", 503)],
+    [
+        (500, "api_error", 502),
+        (402, "card_error", 502),
+        (401, "invalid_request_error", 502),
+        (429, "rate_limit_error", 503),
+    ],
 )
 def test_stripe_errors_are_mapped(auth_client, fake_stripe, prices, status, etype, expected):
     fake_stripe.fail_next(status, type=etype)

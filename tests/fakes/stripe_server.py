@@ -199,7 +199,9 @@ class FakeStripe:
         self.objects["prices"][pid] = obj
         return obj
 
-    def add_customer(self, *, email: str = "someone@example.com", metadata: dict[str, str] | None = None) -> dict[str, Any]:
+    def add_customer(
+        self, *, email: str = "someone@example.com", metadata: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         cid = self.new_id("customers")
         obj = self._customer(cid, {"email": email, "metadata": metadata or {}})
         self.objects["customers"][cid] = obj
@@ -255,7 +257,13 @@ class FakeStripe:
         return obj
 
     def add_invoice(
-        self, *, customer: str, subscription: str | None = None, status: str = "paid", amount: int = 1500, created: int | None = None
+        self,
+        *,
+        customer: str,
+        subscription: str | None = None,
+        status: str = "paid",
+        amount: int = 1500,
+        created: int | None = None,
     ) -> dict[str, Any]:
         iid = self.new_id("invoices")
         created = created or int(time.time())
