@@ -132,7 +132,7 @@ def current_billing(*, user: Any) -> CurrentBilling:
         next((p for p in plans if lookup_key and p.stripe_price_lookup_key == lookup_key), None),
     )
     free = next((p for p in plans if p.code == "free"), None)
-    if entitled and paid is None:
+    if entitled and paid is None and chosen is not None:
         logger.error("subscription %s has price %s (%s) that matches no plan", chosen.id, price_id, lookup_key)
     plan = paid if (entitled and paid is not None) else free
     entitlements = plan.entitlements() if plan is not None else FREE

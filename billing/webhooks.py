@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from djstripe.event_handlers import djstripe_receiver
 from djstripe.models import Customer, Event, Subscription
@@ -60,7 +61,7 @@ def _user_for_customer(customer_id: str | None, metadata: dict[str, Any] | None 
     if user_id:
         try:
             return get_user_model().objects.filter(pk=user_id).first()
-        except (ValueError, Exception):  # noqa: BLE001 - a malformed id is simply nobody
+        except (ValueError, ValidationError):  # a malformed id is simply nobody
             return None
     return None
 
