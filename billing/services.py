@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from djstripe.models import Customer, Invoice, Price, Subscription
+from djstripe.models import Customer, IdempotencyKey, Invoice, Price, Subscription
 from djstripe.settings import djstripe_settings
 
 from . import stripe_client
@@ -203,6 +203,9 @@ def customer_resync(*, customer_id: str) -> tuple[Customer | None, bool]:
     if remote is None or remote.deleted:
         if local is None or local.date_purged is not None:
             return local, False
+        if local.subscriber_id is not None:
+            # As dj-stripe's purge does: the user's next customer must not replay this one's creation.
+            IdempotencyKey.objects.filter(action=f"customer:create:{local.subscriber_id}").delete()
         local.subscriber = None
         local.date_purged = timezone.now()
         local.stripe_data = {**local.stripe_data, "deleted": True}

@@ -263,3 +263,35 @@ def test_services_do_not_leave_a_customer_without_subscriber(user, fake_stripe):
     customer = services.customer_get_or_create(user=user)
     assert customer.subscriber == user
     assert fake_stripe.objects["customers"][customer.id]["metadata"] == {"djstripe_subscriber": str(user.pk)}
+
+
+def test_customer_deleted_at_stripe_is_purged_and_a_new_one_is_made_next_time(user, fake_stripe):
+    first = services.customer_get_or_create(user=user)
+    del fake_stripe.objects["customers"][first.id]  # deleted in the dashboard, webhook lost
+    call_command("billing_sync", stdout=io.StringIO())
+    assert Customer.objects.get(id=first.id).date_purged is not None
+    second = services.customer_get_or_create(user=user)
+    assert second.id != first.id and second.subscriber == user
+    assert len(fake_stripe.calls("POST", "/v1/customers")) == 2
+
+
+def test_webhook_endpoint_is_set_up_from_the_environment(settings, fake_stripe, user, prices):
+    from tests.billing.conftest import WebhookSender
+
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_test_" + "a" * 32  # the secret the tests sign with
+    settings.STRIPE_WEBHOOK_UUID = "7b0c4a52-2c8e-4d8f-9a53-0c2f8d1e6f10"
+    out = io.StringIO()
+    call_command("billing_webhook_setup", stdout=out)
+    call_command("billing_webhook_setup", stdout=out)  # idempotent
+    from djstripe.models import WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.get()
+    assert str(endpoint.djstripe_uuid) == settings.STRIPE_WEBHOOK_UUID
+    assert "/stripe/webhook/7b0c4a52-2c8e-4d8f-9a53-0c2f8d1e6f10/" in out.getvalue()
+    customer = fake_stripe.add_customer(email=user.email, metadata={"djstripe_subscriber": str(user.pk)})
+    sub = fake_stripe.add_subscription(customer=customer["id"], price=prices["pro"])
+    assert WebhookSender(endpoint).send("customer.subscription.created", sub).status_code == 200
+    assert entitlements_for_user(user=user).plan_code == "pro"
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    with pytest.raises(CommandError):
+        call_command("billing_webhook_setup", stdout=out)

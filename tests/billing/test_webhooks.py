@@ -195,7 +195,6 @@ def test_failure_returns_5xx_and_the_retry_does_not_double(user, webhook, fake_s
 
 
 @pytest.mark.mysql
-@pytest.mark.slow
 @needs_mysql
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicates_have_one_side_effect(user, webhook, fake_stripe, prices):
