@@ -6,6 +6,7 @@ tables; billing only adds what Stripe does not know: what each plan allows.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from .entitlements import Entitlements
@@ -44,6 +45,15 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.stripe_price_lookup_key:
+            clash = Plan.objects.filter(stripe_price_lookup_key=self.stripe_price_lookup_key).exclude(pk=self.pk)
+            if clash.exists():
+                raise ValidationError({"stripe_price_lookup_key": "Another plan already sells this Stripe price."})
+        if self.code == "free" and self.is_paid:
+            raise ValidationError({"stripe_price_lookup_key": "The Free plan has no Stripe price."})
 
     @property
     def is_paid(self) -> bool:

@@ -98,6 +98,8 @@ def on_subscription_event(event: Event) -> None:
     status = (subscription.stripe_data if subscription else data).get("status")
     plan = _plan_name(subscription)
     if event.type == "customer.subscription.created":
+        if (data.get("metadata") or {}).get("plan"):
+            return  # started through our Checkout: checkout.session.completed thanks the user once
         notify(
             user=user,
             category="billing",

@@ -162,3 +162,26 @@ def test_downgrade_keeps_data_and_lists_exceeded_limits(auth_client, user, subsc
     assert body["limits"]["storage_bytes"]["exceeded"] is False
     ent = entitlements_for_user(user=user)
     assert usage["projects"] >= ent.max_projects  # what projects' create checks: blocked
+
+
+def test_plan_catalogue_rejects_two_plans_on_one_price():
+    from django.core.exceptions import ValidationError
+
+    team = Plan.objects.get(code="team")
+    team.stripe_price_lookup_key = Plan.objects.get(code="pro").stripe_price_lookup_key
+    with pytest.raises(ValidationError):
+        team.full_clean()
+    free = Plan.objects.get(code="free")
+    free.stripe_price_lookup_key = "something"
+    with pytest.raises(ValidationError):
+        free.full_clean()
+
+
+def test_staff_edit_plan_limits_in_the_admin(admin_client, user, subscribe):
+    pro = Plan.objects.get(code="pro")
+    data = {f.name: getattr(pro, f.name) for f in Plan._meta.fields if f.editable and f.name != "id"}
+    data.update(max_projects=42, active="on")
+    response = admin_client.post(f"/admin/billing/plan/{pro.pk}/change/", data)
+    assert response.status_code == 302, response.content[:500]
+    subscribe(user, "pro")
+    assert entitlements_for_user(user=user).max_projects == 42

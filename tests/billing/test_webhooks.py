@@ -126,6 +126,29 @@ def test_checkout_completed_links_customer_and_syncs_subscription(user, webhook,
     assert "Pro" in _billing_notifications(user)[0].title
 
 
+def test_checkout_and_subscription_created_notify_once(user, webhook, fake_stripe, prices):
+    customer = _customer(fake_stripe, user)
+    sub = fake_stripe.add_subscription(customer=customer["id"], price=prices["pro"])
+    fake_stripe.set_subscription(sub["id"], metadata={"user_id": str(user.pk), "plan": "pro"})  # from our Checkout
+    session = {
+        "id": "cs_test_2",
+        "object": "checkout.session",
+        "mode": "subscription",
+        "customer": customer["id"],
+        "subscription": sub["id"],
+        "client_reference_id": str(user.pk),
+        "status": "complete",
+        "livemode": False,
+        "metadata": {"plan": "pro"},
+        "created": int(time.time()),
+    }
+    fake_stripe.objects["checkout/sessions"]["cs_test_2"] = session
+    assert webhook.send("customer.subscription.created", sub).status_code == 200
+    assert webhook.send("checkout.session.completed", session).status_code == 200
+    assert len(_billing_notifications(user)) == 1
+    assert entitlements_for_user(user=user).plan_code == "pro"
+
+
 def test_invoice_paid_mirrors_the_invoice_and_notifies(user, webhook, fake_stripe, subscribe):
     sub = subscribe(user, "pro")
     invoice = fake_stripe.add_invoice(customer=sub["customer"], subscription=sub["id"], amount=1500)
