@@ -93,6 +93,8 @@ def test_concurrent_first_checkouts_share_one_customer(user, fake_stripe, prices
         ("success_url", "https://evil.example.com/ok"),
         ("cancel_url", "http://localhost:3001/billing"),
         ("success_url", "javascript:alert(1)"),
+        ("success_url", "https://app.stackpro.test@evil.example.com/"),
+        ("cancel_url", "https://app.stackpro.test.evil.example.com/"),
     ],
 )
 def test_redirects_off_the_frontend_origins_are_refused(auth_client, fake_stripe, prices, field, url):
