@@ -1,4 +1,6 @@
-"""App configuration for billing."""
+"""App configuration for billing: Stripe SDK set-up, webhook reactions, registry entries."""
+
+from typing import Any
 
 from django.apps import AppConfig
 
@@ -6,3 +8,21 @@ from django.apps import AppConfig
 class BillingConfig(AppConfig):
     name = "billing"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core.signals import setting_changed
+
+        from core import registry
+
+        from . import stripe_client, webhooks  # noqa: F401  (connects the webhook reactions)
+        from .services import billing_erase_user, billing_export_user
+
+        stripe_client.configure()
+
+        def _reconfigure(setting: str, **kwargs: Any) -> None:
+            if setting.startswith("STRIPE_"):
+                stripe_client.configure()
+
+        setting_changed.connect(_reconfigure, weak=False, dispatch_uid="billing-stripe-settings")
+        registry.register_exporter("billing", billing_export_user)
+        registry.register_eraser("billing", billing_erase_user)

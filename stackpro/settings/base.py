@@ -303,6 +303,16 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 DJSTRIPE_SUBSCRIBER_MODEL = "accounts.User"
+# Stripe calls (billing/stripe_client.py): SDK retries on network errors (0 keeps a request inside
+# STRIPE_TIMEOUT_SECONDS, itself clamped to 10 s for API Gateway).
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=0)
+# Webhook endpoint row written by `manage.py billing_webhook_setup` (see docs/billing.md).
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_WEBHOOK_ENDPOINT_ID = env("STRIPE_WEBHOOK_ENDPOINT_ID", default="")
+STRIPE_WEBHOOK_UUID = env("STRIPE_WEBHOOK_UUID", default="")
+STRIPE_WEBHOOK_URL = env("STRIPE_WEBHOOK_URL", default="")
+# A past_due subscription keeps its paid plan this many days after the unpaid period began.
+BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
 
 # ---------------------------------------------------------------------------------------------
 # Assistant (Anthropic Claude)

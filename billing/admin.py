@@ -1,0 +1,199 @@
+"""Admin: the plan catalogue (editable), and dj-stripe's customers, subscriptions and invoices with
+plan/status filters, useful columns and a "Resync from Stripe" action."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from djstripe import models as djstripe_models
+from djstripe.admin.admin import CustomerAdmin as DjstripeCustomerAdmin
+from djstripe.admin.admin import InvoiceAdmin as DjstripeInvoiceAdmin
+from djstripe.admin.admin import SubscriptionAdmin as DjstripeSubscriptionAdmin
+
+from .models import Plan, ProcessedStripeEvent, StripeErasure
+from .selectors import billing_summary_for_user, subscription_period, subscription_price
+from .services import stripe_sync, subscription_resync
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = (
+        "code",
+        "name",
+        "stripe_price_lookup_key",
+        "max_projects",
+        "max_members_per_project",
+        "max_storage_bytes",
+        "ai_tokens_per_month",
+        "api_rate_tier",
+        "sort_order",
+        "active",
+    )
+    list_editable = ("sort_order", "active")
+    list_filter = ("active", "api_rate_tier")
+    search_fields = ("code", "name", "stripe_price_lookup_key", "stripe_price_id")
+    ordering = ("sort_order", "id")
+
+
+@admin.register(ProcessedStripeEvent)
+class ProcessedStripeEventAdmin(admin.ModelAdmin):
+    list_display = ("event_id", "type", "processed_at")
+    list_filter = ("type",)
+    search_fields = ("event_id",)
+    date_hierarchy = "processed_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(StripeErasure)
+class StripeErasureAdmin(admin.ModelAdmin):
+    list_display = ("customer_id", "created_at", "completed_at", "attempts", "last_error")
+    list_filter = (("completed_at", admin.EmptyFieldListFilter),)
+    search_fields = ("customer_id",)
+    readonly_fields = ("customer_id", "created_at", "completed_at", "attempts", "last_error")
+
+
+# ------------------------------------------------------------------------------------------------
+# dj-stripe's models, extended
+# ------------------------------------------------------------------------------------------------
+class SubscriptionStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+    STATUSES = ("active", "trialing", "past_due", "unpaid", "incomplete", "incomplete_expired", "canceled", "paused")
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(s, s.replace("_", " ")) for s in self.STATUSES]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            return queryset.filter(stripe_data__status=self.value())
+        return queryset
+
+
+class SubscriptionPlanFilter(admin.SimpleListFilter):
+    title = "plan"
+    parameter_name = "plan"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(p.code, p.name) for p in Plan.objects.exclude(stripe_price_lookup_key="", stripe_price_id="")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if not self.value():
+            return queryset
+        plan = Plan.objects.filter(code=self.value()).first()
+        if plan is None:
+            return queryset.none()
+        if plan.stripe_price_id:
+            return queryset.filter(stripe_data__items__data__0__price__id=plan.stripe_price_id)
+        return queryset.filter(stripe_data__items__data__0__price__lookup_key=plan.stripe_price_lookup_key)
+
+
+def _plan_label(data: dict[str, Any]) -> str:
+    price_id, lookup_key = subscription_price(data)
+    return lookup_key or price_id or "—"
+
+
+admin.site.unregister(djstripe_models.Subscription)
+admin.site.unregister(djstripe_models.Customer)
+admin.site.unregister(djstripe_models.Invoice)
+
+
+@admin.register(djstripe_models.Subscription)
+class SubscriptionAdmin(DjstripeSubscriptionAdmin):
+    list_display = ("customer", "status_display", "plan_display", "period_end_display", "cancel_at_period_end_display")
+    list_filter = (SubscriptionStatusFilter, SubscriptionPlanFilter)
+    list_select_related = ("customer", "customer__subscriber", "djstripe_owner_account")
+    search_fields = ("customer__email", "customer__id", "customer__subscriber__email")
+    actions = ["resync_from_stripe"]
+
+    @admin.display(description="status")
+    def status_display(self, obj: djstripe_models.Subscription) -> str:
+        return obj.stripe_data.get("status") or "—"
+
+    @admin.display(description="price")
+    def plan_display(self, obj: djstripe_models.Subscription) -> str:
+        return _plan_label(obj.stripe_data)
+
+    @admin.display(description="period end")
+    def period_end_display(self, obj: djstripe_models.Subscription) -> Any:
+        return subscription_period(obj.stripe_data)[1]
+
+    @admin.display(description="cancels at period end", boolean=True)
+    def cancel_at_period_end_display(self, obj: djstripe_models.Subscription) -> bool:
+        return bool(obj.stripe_data.get("cancel_at_period_end"))
+
+    @admin.action(description="Resync from Stripe")
+    def resync_from_stripe(self, request: HttpRequest, queryset: QuerySet) -> None:
+        fixed = errors = 0
+        for sid in queryset.values_list("id", flat=True):
+            try:
+                _, changed = subscription_resync(subscription_id=sid)
+                fixed += int(changed)
+            except Exception as exc:  # noqa: BLE001 - shown to staff, the others still run
+                errors += 1
+                self.message_user(request, f"{sid}: {exc}", messages.ERROR)
+        self.message_user(request, f"Resynced from Stripe: {fixed} fixed, {errors} error(s).")
+
+
+@admin.register(djstripe_models.Customer)
+class CustomerAdmin(DjstripeCustomerAdmin):
+    list_display = ("subscriber", "email", "date_purged")
+    list_select_related = ("subscriber", "default_payment_method", "djstripe_owner_account")
+    search_fields = ("email", "subscriber__email")
+    readonly_fields = ("billing_summary",)
+    actions = ["resync_from_stripe"]
+
+    @admin.display(description="entitlements and usage")
+    def billing_summary(self, obj: djstripe_models.Customer) -> str:
+        if obj.subscriber is None:
+            return "—"
+        summary = billing_summary_for_user(user=obj.subscriber)
+        return format_html("<pre>{}</pre>", json.dumps(summary, indent=2, default=str))
+
+    @admin.action(description="Resync from Stripe")
+    def resync_from_stripe(self, request: HttpRequest, queryset: QuerySet) -> None:
+        fixed = errors = 0
+        for cid in queryset.values_list("id", flat=True):
+            try:
+                result = stripe_sync(customer_id=cid)
+                fixed += result.fixed
+                errors += result.errors
+            except Exception as exc:  # noqa: BLE001
+                errors += 1
+                self.message_user(request, f"{cid}: {exc}", messages.ERROR)
+        self.message_user(request, f"Resynced from Stripe: {fixed} fixed, {errors} error(s).")
+
+
+@admin.register(djstripe_models.Invoice)
+class InvoiceAdmin(DjstripeInvoiceAdmin):
+    list_display = ("number_display", "status_display", "amount_due_display", "currency_display", "customer")
+    list_select_related = ("customer", "customer__subscriber", "djstripe_owner_account")
+    search_fields = ("customer__email", "customer__subscriber__email")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("customer__subscriber")
+
+    @admin.display(description="number")
+    def number_display(self, obj: djstripe_models.Invoice) -> str:
+        return obj.stripe_data.get("number") or obj.id
+
+    @admin.display(description="status")
+    def status_display(self, obj: djstripe_models.Invoice) -> str:
+        return obj.stripe_data.get("status") or "—"
+
+    @admin.display(description="amount due")
+    def amount_due_display(self, obj: djstripe_models.Invoice) -> Any:
+        return obj.stripe_data.get("amount_due")
+
+    @admin.display(description="currency")
+    def currency_display(self, obj: djstripe_models.Invoice) -> str:
+        return obj.stripe_data.get("currency") or ""

@@ -1,0 +1,374 @@
+"""Writes of billing: the Stripe customer, Checkout and Portal sessions, re-syncing our mirror of
+Stripe (drift repair), and account erasure. Every Stripe call goes through ``billing.stripe_client``.
+
+Stripe is never called inside a transaction that we open: calls happen first and the database
+write that records their result follows (dj-stripe's webhook processing is the one exception — it
+runs our reactions inside its own transaction, see ``billing.webhooks``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from djstripe.models import Customer, IdempotencyKey, Invoice, Price, Subscription
+from djstripe.settings import djstripe_settings
+
+from . import stripe_client
+from .errors import InvalidRedirectUrl, PaymentProviderError, PaymentProviderNotFound, SubscriptionExists
+from .models import Plan, StripeErasure
+from .selectors import (
+    current_billing,
+    customer_for_user,
+    invoice_list_for_user,
+    plan_get_purchasable,
+    subscription_period,
+    subscription_price,
+)
+
+logger = logging.getLogger(__name__)
+
+SUBSCRIBER_KEY = "djstripe_subscriber"  # dj-stripe links a Stripe customer to our user by this metadata key
+
+
+# ------------------------------------------------------------------------------------------------
+# Customer
+# ------------------------------------------------------------------------------------------------
+def customer_get_or_create(*, user: Any) -> Customer:
+    """The user's Stripe customer, created once and reused.
+
+    Race-safe without holding a lock across the Stripe call: concurrent first requests share one
+    idempotency key (dj-stripe's IdempotencyKey row, unique per user and mode; purging a customer
+    drops it so a later customer is a new one), so Stripe answers both with the same customer, and
+    the local row is get-or-created by its Stripe id.
+    """
+    existing = customer_for_user(user=user)
+    if existing is not None:
+        return existing
+    livemode = bool(settings.STRIPE_LIVE_MODE)
+    try:
+        key = djstripe_settings.get_idempotency_key("customer", f"create:{user.pk}", livemode)
+    except IntegrityError:  # a concurrent request created the key row first: read it
+        key = djstripe_settings.get_idempotency_key("customer", f"create:{user.pk}", livemode)
+    created = stripe_client.create_customer(
+        email=user.email,
+        name=user.get_full_name(),
+        metadata={SUBSCRIBER_KEY: str(user.pk)},
+        idempotency_key=key,
+    )
+    customer = Customer.sync_from_stripe_data(created.raw)
+    if customer.subscriber_id != user.pk:
+        Customer.objects.filter(pk=customer.pk).update(subscriber=user)
+        customer.subscriber = user
+    return customer
+
+
+# ------------------------------------------------------------------------------------------------
+# Checkout and portal
+# ------------------------------------------------------------------------------------------------
+def _allowed_origins() -> set[str]:
+    return {origin.rstrip("/").lower() for origin in settings.FRONTEND_ORIGINS if origin}
+
+
+def validate_redirect_url(url: str, *, field: str) -> str:
+    """Reject any redirect that is not on one of settings.FRONTEND_ORIGINS (no open redirects)."""
+    parts = urlsplit(url or "")
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    if parts.scheme not in ("http", "https") or not parts.netloc or origin not in _allowed_origins():
+        raise InvalidRedirectUrl(fields={field: ["Must be a URL on an allowed frontend origin."]})
+    return url
+
+
+def plan_price_id(*, plan: Plan) -> str:
+    """The Stripe price to sell ``plan`` with: the stored id, else the active price of its lookup key
+    (mirrored price first, else asked of Stripe — so moving a lookup key to a new price just works)."""
+    if plan.stripe_price_id:
+        return plan.stripe_price_id
+    local = (
+        Price.objects.filter(lookup_key=plan.stripe_price_lookup_key, active=True).order_by("-created").first()
+        if plan.stripe_price_lookup_key
+        else None
+    )
+    if local is not None:
+        return local.id
+    found = stripe_client.find_price(lookup_key=plan.stripe_price_lookup_key)
+    if found is None:
+        raise PaymentProviderError(f"The plan {plan.code!r} has no active price at the payment provider.")
+    try:
+        Price.sync_from_stripe_data(found.raw)
+    except Exception:  # noqa: BLE001 - the mirror is a cache for plans/; checkout does not need it
+        logger.warning("could not mirror price %s", found.id, exc_info=True)
+    return found.id
+
+
+def checkout_session_create(
+    *,
+    user: Any,
+    plan_code: str,
+    success_url: str | None = None,
+    cancel_url: str | None = None,
+    client_key: str | None = None,
+) -> str:
+    """URL of a Stripe Checkout Session that subscribes ``user`` to ``plan_code``."""
+    from core.errors import InvalidInput
+
+    plan = plan_get_purchasable(code=plan_code)
+    if plan is None:
+        raise InvalidInput("Unknown or free plan.", code="invalid_plan", fields={"plan": ["Choose a paid plan."]})
+    success = validate_redirect_url(
+        success_url or f"{settings.FRONTEND_URL}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
+        field="success_url",
+    )
+    cancel = validate_redirect_url(cancel_url or f"{settings.FRONTEND_URL}/billing", field="cancel_url")
+    billing = current_billing(user=user)
+    if billing.entitled:
+        raise SubscriptionExists()
+    customer = customer_get_or_create(user=user)
+    price_id = plan_price_id(plan=plan)
+    key = f"checkout:{user.pk}:{client_key}" if client_key else f"checkout:{user.pk}:{uuid.uuid4()}"
+    session = stripe_client.create_checkout_session(
+        customer_id=customer.id,
+        price_id=price_id,
+        success_url=success,
+        cancel_url=cancel,
+        client_reference_id=str(user.pk),
+        metadata={"user_id": str(user.pk), "plan": plan.code},
+        idempotency_key=key,
+    )
+    return session.url
+
+
+def portal_session_create(*, user: Any, return_url: str | None = None, client_key: str | None = None) -> str:
+    """URL of a Stripe Billing Portal session (change plan or card, cancel, see invoices)."""
+    url = validate_redirect_url(return_url or f"{settings.FRONTEND_URL}/billing", field="return_url")
+    customer = customer_get_or_create(user=user)
+    key = f"portal:{user.pk}:{client_key}" if client_key else f"portal:{user.pk}:{uuid.uuid4()}"
+    return stripe_client.create_portal_session(customer_id=customer.id, return_url=url, idempotency_key=key).url
+
+
+# ------------------------------------------------------------------------------------------------
+# Drift repair: Stripe is the truth, our mirror follows
+# ------------------------------------------------------------------------------------------------
+def _fingerprint(data: dict[str, Any] | None) -> tuple[Any, ...]:
+    if not data:
+        return ()
+    start, end = subscription_period(data)
+    return (
+        data.get("status"),
+        subscription_price(data),
+        bool(data.get("cancel_at_period_end")),
+        end,
+        data.get("customer"),
+    )
+
+
+def subscription_store(*, remote: stripe_client.StripeSubscription) -> tuple[Subscription, bool]:
+    """Write Stripe's current state of a subscription to our mirror. Returns (row, changed)."""
+    before = Subscription.objects.filter(id=remote.id).values_list("stripe_data", flat=True).first()
+    row = Subscription.sync_from_stripe_data(remote.raw)
+    return row, _fingerprint(before) != _fingerprint(row.stripe_data)
+
+
+def subscription_resync(*, subscription_id: str) -> tuple[Subscription | None, bool]:
+    """Re-read one subscription from Stripe and store it (events may arrive out of order: the
+    stored state is always Stripe's current one, never the event's snapshot)."""
+    try:
+        remote = stripe_client.retrieve_subscription(subscription_id)
+    except PaymentProviderNotFound:
+        # Gone at Stripe: what we hold can no longer grant anything.
+        row = Subscription.objects.filter(id=subscription_id).first()
+        if row is None or row.stripe_data.get("status") == "canceled":
+            return row, False
+        row.stripe_data = {**row.stripe_data, "status": "canceled"}
+        row.save(update_fields=["stripe_data", "djstripe_updated"])
+        return row, True
+    return subscription_store(remote=remote)
+
+
+def customer_resync(*, customer_id: str) -> tuple[Customer | None, bool]:
+    """Re-read one customer from Stripe; a customer deleted at Stripe is purged locally."""
+    try:
+        remote = stripe_client.retrieve_customer(customer_id)
+    except PaymentProviderNotFound:
+        remote = None
+    local = Customer.objects.filter(id=customer_id).first()
+    if remote is None or remote.deleted:
+        if local is None or local.date_purged is not None:
+            return local, False
+        if local.subscriber_id is not None:
+            # As dj-stripe's purge does: the user's next customer must not replay this one's creation.
+            IdempotencyKey.objects.filter(action=f"customer:create:{local.subscriber_id}").delete()
+        local.subscriber = None
+        local.date_purged = timezone.now()
+        local.stripe_data = {**local.stripe_data, "deleted": True}
+        local.save(update_fields=["subscriber", "date_purged", "stripe_data", "djstripe_updated"])
+        return local, True
+    before = (local.email, local.stripe_data.get("metadata")) if local else None
+    row = Customer.sync_from_stripe_data(remote.raw)
+    return row, before != (row.email, row.stripe_data.get("metadata"))
+
+
+@dataclass
+class SyncResult:
+    customers: int = 0
+    subscriptions: int = 0
+    fixed: int = 0
+    errors: int = 0
+
+
+def stripe_sync(
+    *, customer_id: str | None = None, since: datetime | None = None, progress: Callable[[str], None] | None = None
+) -> SyncResult:
+    """Drift repair. Re-read from Stripe and fix our copy of:
+
+    1. every subscription Stripe lists (all statuses; of ``customer_id`` only, or created on/after
+       ``since``) — this also brings in subscriptions we never heard of;
+    2. every local subscription still marked live that step 1 did not cover (Stripe may have
+       cancelled it while a webhook was lost);
+    3. every local customer (or ``customer_id``).
+    Each object is handled on its own; a failure is counted and the run goes on.
+    """
+    say = progress or (lambda message: None)
+    result = SyncResult()
+    seen: set[str] = set()
+    created_gte = int(since.timestamp()) if since else None
+
+    say("Listing subscriptions at Stripe…")
+    for remote in stripe_client.list_subscriptions(customer_id=customer_id, created_gte=created_gte):
+        seen.add(remote.id)
+        result.subscriptions += 1
+        try:
+            _, changed = subscription_store(remote=remote)
+        except Exception as exc:  # noqa: BLE001 - report and continue with the next object
+            result.errors += 1
+            say(f"  subscription {remote.id}: error {exc}")
+            continue
+        result.fixed += int(changed)
+        say(f"  subscription {remote.id}: {remote.status}{' (fixed)' if changed else ''}")
+
+    live = Subscription.objects.exclude(stripe_data__status__in=["canceled", "incomplete_expired"])
+    if customer_id:
+        live = live.filter(customer__id=customer_id)
+    leftovers = [sid for sid in live.values_list("id", flat=True) if sid not in seen]
+    if leftovers:
+        say(f"Checking {len(leftovers)} local subscription(s) Stripe did not list…")
+    for sid in leftovers:
+        result.subscriptions += 1
+        try:
+            row, changed = subscription_resync(subscription_id=sid)
+        except Exception as exc:  # noqa: BLE001
+            result.errors += 1
+            say(f"  subscription {sid}: error {exc}")
+            continue
+        result.fixed += int(changed)
+        say(f"  subscription {sid}: {row.stripe_data.get('status') if row else '?'}{' (fixed)' if changed else ''}")
+
+    customers = Customer.objects.filter(date_purged__isnull=True)
+    customers = customers.filter(id=customer_id) if customer_id else customers.exclude(subscriber=None)
+    if since:
+        customers = customers.filter(created__gte=since)
+    ids = list(customers.values_list("id", flat=True))
+    say(f"Checking {len(ids)} customer(s)…")
+    for index, cid in enumerate(ids, start=1):
+        result.customers += 1
+        try:
+            _, changed = customer_resync(customer_id=cid)
+        except Exception as exc:  # noqa: BLE001
+            result.errors += 1
+            say(f"  [{index}/{len(ids)}] customer {cid}: error {exc}")
+            continue
+        result.fixed += int(changed)
+        say(f"  [{index}/{len(ids)}] customer {cid}{' (fixed)' if changed else ''}")
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+# Account erasure and export
+# ------------------------------------------------------------------------------------------------
+def billing_erase_user(user: Any) -> None:
+    """Eraser (core.registry). Runs inside the erasure transaction: records each Stripe customer in
+    ``StripeErasure`` (committed with the erasure) and calls Stripe only after commit, so a rolled-back
+    erasure cancels nothing. A Stripe failure after commit is retried by ``billing.jobs.sync_stripe``."""
+    customer_ids = list(Customer.objects.filter(subscriber_id=user.pk).values_list("id", flat=True))
+    for customer_id in customer_ids:
+        StripeErasure.objects.get_or_create(customer_id=customer_id)
+
+    def run() -> None:
+        for customer_id in customer_ids:
+            stripe_erasure_run(customer_id=customer_id)
+
+    if customer_ids:
+        transaction.on_commit(run, robust=True)
+
+
+def stripe_erasure_run(*, customer_id: str) -> bool:
+    """Cancel the customer's live subscriptions now and detach its payment methods (invoices stay
+    in Stripe). Idempotent; returns True once done."""
+    erasure = StripeErasure.objects.filter(customer_id=customer_id, completed_at__isnull=True).first()
+    if erasure is None:
+        return True
+    try:
+        for remote in stripe_client.list_subscriptions(customer_id=customer_id):
+            if remote.status not in ("canceled", "incomplete_expired"):
+                cancelled = stripe_client.cancel_subscription(remote.id, idempotency_key=f"erasure:cancel:{remote.id}")
+                subscription_store(remote=cancelled)
+        for method in stripe_client.list_payment_methods(customer_id):
+            stripe_client.detach_payment_method(method.id, idempotency_key=f"erasure:detach:{method.id}")
+    except Exception as exc:  # noqa: BLE001 - recorded; the scheduled sync retries
+        logger.error("stripe erasure of %s failed: %s", customer_id, exc)
+        StripeErasure.objects.filter(pk=erasure.pk).update(attempts=erasure.attempts + 1, last_error=str(exc)[:500])
+        return False
+    StripeErasure.objects.filter(pk=erasure.pk).update(
+        attempts=erasure.attempts + 1, completed_at=timezone.now(), last_error=""
+    )
+    return True
+
+
+def billing_export_user(user: Any) -> dict[str, Any]:
+    """Exporter (core.registry): the user's subscription and invoices."""
+    from .selectors import subscription_summary
+
+    summary = subscription_summary(user=user)
+    invoices = [invoice_as_dict(inv) for inv in invoice_list_for_user(user=user)]
+    return {"subscription": _jsonable(summary), "invoices": _jsonable(invoices)}
+
+
+def invoice_as_dict(invoice: Invoice) -> dict[str, Any]:
+    data = invoice.stripe_data or {}
+    return {
+        "id": invoice.id,
+        "number": data.get("number") or "",
+        "status": data.get("status") or "",
+        "amount_due": data.get("amount_due"),
+        "amount_paid": data.get("amount_paid"),
+        "currency": data.get("currency") or "",
+        "created": invoice.created,
+        "period_start": _ts(data.get("period_start")),
+        "period_end": _ts(data.get("period_end")),
+        "hosted_invoice_url": data.get("hosted_invoice_url") or "",
+        "invoice_pdf": data.get("invoice_pdf") or "",
+    }
+
+
+def _ts(value: Any) -> datetime | None:
+    from .selectors import _ts as ts
+
+    return ts(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
