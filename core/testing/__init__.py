@@ -12,3 +12,13 @@ def assert_api_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body.get("code") == code, body
     assert isinstance(body.get("message"), str) and body["message"], body
     return body
+
+
+def wait_for_fresh_window(window: int, needed_seconds: float = 20) -> None:
+    """Fixed-window throttles reset at multiples of ``window``: a test that counts hits across
+    processes waits here when a reset would fall inside its next ``needed_seconds``."""
+    import time
+
+    remaining = window - time.time() % window
+    if remaining < needed_seconds:
+        time.sleep(remaining + 0.05)

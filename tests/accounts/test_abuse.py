@@ -10,7 +10,7 @@ from django.conf import settings as django_settings
 from django.core import mail
 
 from accounts.models import User
-from core.testing import assert_api_error
+from core.testing import assert_api_error, wait_for_fresh_window
 from tests.accounts.conftest import STRONG_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -173,6 +173,7 @@ def test_login_limit_holds_across_processes_sharing_redis(api_client):
         "print(ok)"
     )
     env = {**os.environ, "THROTTLE_LOGIN": f"{limit}/5m", "THROTTLE_LOGIN_IP": "1000/5m"}
+    wait_for_fresh_window(300, needed_seconds=30)
     procs = [
         subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env) for _ in range(2)
     ]

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import RequestFactory
 
-from core.testing import assert_api_error
+from core.testing import assert_api_error, wait_for_fresh_window
 from core.throttling import client_ip, hit, parse_rate
 
 pytestmark = [pytest.mark.urls("tests.core.urls"), pytest.mark.django_db]
@@ -70,6 +70,7 @@ def test_limit_holds_across_processes_sharing_redis():
         "from core.throttling import hit; print(sum(hit('xproc:key', 10, 60)[0] for _ in range(6)))"
     )
     env = {**os.environ}
+    wait_for_fresh_window(60)
     outs = [
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
         for _ in range(2)
