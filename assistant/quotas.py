@@ -133,10 +133,12 @@ def settle(*, reservation: Reservation, usage: Usage, cost: Decimal) -> None:
 
 
 def count_cache_hit(*, user: Any) -> None:
-    row = usage_row(user=user)
-    MonthlyUsage.objects.filter(pk=row.pk).update(
-        requests=F("requests") + 1, cache_hits=F("cache_hits") + 1, updated_at=timezone.now()
-    )
+    """One UPDATE on the month's row (created first only on the month's first request)."""
+    month = current_month()
+    changes = {"requests": F("requests") + 1, "cache_hits": F("cache_hits") + 1, "updated_at": timezone.now()}
+    if not MonthlyUsage.objects.filter(user=user, month=month).update(**changes):
+        row = usage_row(user=user, month=month)
+        MonthlyUsage.objects.filter(pk=row.pk).update(**changes)
 
 
 # ------------------------------------------------------------------------------------------------

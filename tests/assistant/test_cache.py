@@ -132,3 +132,12 @@ def test_a_broken_cache_is_a_miss_not_an_error(auth_client, user, fake_anthropic
     for _ in range(2):
         assert send(auth_client, ConversationFactory(user=user), "still works?").status_code == 201
     assert fake_anthropic.calls == 2
+
+
+def test_a_cache_hit_runs_a_constant_handful_of_queries(auth_client, user, fake_anthropic, django_assert_num_queries):
+    send(auth_client, ConversationFactory(user=user), "how many queries?")
+    conversation = ConversationFactory(user=user)
+    # user (JWT), conversation, history, savepoint, 2 inserts, conversation touch, usage update, release
+    with django_assert_num_queries(9):
+        response = send(auth_client, conversation, "how many queries?")
+    assert response.json()["cached"] is True

@@ -92,6 +92,8 @@ class FakeAnthropic:
         return f"http://{host}:{port}"
 
     def reset(self) -> None:
+        self.release.set()  # let handlers still hanging from the previous test finish
+        self.release = threading.Event()
         with self.lock:
             self.mode, self.latency_ms, self.retry_after = "ok", 0, "7"
             self.reply, self.usage_override = None, None
