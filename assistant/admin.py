@@ -39,11 +39,11 @@ class ConversationAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).annotate(_messages=Count("messages"))
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = ["id", "user", "project_id", "created_at", "updated_at"]
         return [*fields, "title"] if show_content() else fields
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.get_fields(request, obj)
 
     @admin.display(description="title")
@@ -80,7 +80,7 @@ class MessageAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = [
             "id",
             "conversation",
@@ -100,7 +100,7 @@ class MessageAdmin(ReadOnlyAdmin):
         ]
         return [*fields, *CONTENT_FIELDS] if show_content() else fields
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.get_fields(request, obj)
 
     @admin.display(description="user", ordering="conversation__user__email")

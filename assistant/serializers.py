@@ -84,7 +84,7 @@ class ConversationDetailSerializer(ConversationSerializer):
         read_only_fields = fields
 
     @extend_schema_field(MessageSerializer(many=True))
-    def get_messages(self, obj: Conversation) -> list[dict[str, Any]]:
+    def get_messages(self, obj: Conversation) -> Any:
         return MessageSerializer(self.context.get("messages", []), many=True).data
 
 

@@ -136,7 +136,7 @@ def _after(moment: datetime.datetime) -> datetime.datetime:
 
 
 def _touch(conversation: Conversation, first_content: str, when: datetime.datetime) -> None:
-    fields = {"updated_at": when}
+    fields: dict[str, Any] = {"updated_at": when}
     if not conversation.title:
         fields["title"] = title_from_message(first_content)
     Conversation.objects.filter(pk=conversation.pk).update(**fields)

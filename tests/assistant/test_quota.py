@@ -5,7 +5,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from assistant import quotas
 from assistant.claude import Usage
@@ -202,3 +202,33 @@ def test_twenty_concurrent_sends_when_the_quota_covers_one(user, fake_anthropic,
     row = MonthlyUsage.objects.get(user=user)
     assert row.reserved_tokens == 0 and row.requests == 1 and 0 < row.used_tokens <= LIMIT
     assert Message.objects.filter(conversation=conversation).count() == 2
+
+
+@pytest.mark.mysql
+@pytest.mark.django_db(transaction=True)
+def test_anthropic_is_called_with_nothing_locked_and_the_reservation_committed(user, fake_anthropic):
+    if connection.vendor != "mysql":
+        pytest.skip("needs MariaDB/MySQL: row locks and a second connection")
+    conversation = Conversation.objects.create(user=user)
+    seen: list[tuple] = []
+
+    def reply(body):
+        # Runs in the fake server's thread on its own database connection, while the send waits.
+        try:
+            with transaction.atomic():
+                row = MonthlyUsage.objects.select_for_update(nowait=True).get(user=user)  # raises if locked
+                status = Message.objects.get(conversation=conversation, role="user").status
+                seen.append((row.reserved_tokens, status))
+        except Exception as exc:  # noqa: BLE001 — recorded, asserted below
+            seen.append(("error", repr(exc)))
+        finally:
+            connections.close_all()
+        return "done"
+
+    fake_anthropic.reply = reply
+    response = send(client_for(user), conversation, "is anything locked?")
+    assert response.status_code == 201
+    assert len(seen) == 1 and seen[0][0] != "error", seen
+    reserved, status = seen[0]
+    assert reserved > 0 and status == "pending"  # committed before the call, visible to others
+    assert MonthlyUsage.objects.get(user=user).reserved_tokens == 0

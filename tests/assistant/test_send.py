@@ -2,6 +2,7 @@
 titles, limits, and upstream failures that keep the user's message and charge nothing."""
 
 import time
+import uuid
 
 import pytest
 
@@ -207,3 +208,11 @@ def test_conversation_is_touched_and_title_kept_when_given(auth_client, user, fa
     send(auth_client, conversation, "a very long first message " * 10)
     conversation = Conversation.objects.get(pk=conversation.pk)
     assert conversation.title == "Mine" and conversation.updated_at > before
+
+
+def test_a_project_the_user_can_no_longer_read_never_reaches_the_prompt(auth_client, user, fake_anthropic):
+    # A conversation whose project is not readable (here: the projects app has no selector yet).
+    conversation = ConversationFactory(user=user, project_id=uuid.uuid4())
+    assert_api_error(send(auth_client, conversation, "what is in the project?"), 404, "not_found")
+    assert fake_anthropic.calls == 0
+    assert not conversation.messages.exists()

@@ -130,6 +130,8 @@ class FakeAnthropic:
                 if prefix in self.cached_prefixes:
                     cache_read = prefix_tokens
                 else:
+                    if len(self.cached_prefixes) > 10_000:  # bounded for long load tests
+                        self.cached_prefixes.clear()
                     self.cached_prefixes.add(prefix)
                     cache_write = prefix_tokens
         last_user = _block_text(messages[-1].get("content")) if messages else ""
