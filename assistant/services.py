@@ -209,14 +209,42 @@ def message_send(*, user: Any, conversation_id: uuid.UUID, content: str) -> Send
     try:
         reply = claude.create_message(system=system, messages=to_api_messages(turns), max_tokens=max_tokens)
     except BaseException as exc:
-        quotas.release(reservation)
-        Message.objects.filter(pk=question.pk).update(
-            status=Message.Status.FAILED, error_code=str(getattr(exc, "code", "") or "error")[:50]
-        )
+        _give_back(reservation, question, str(getattr(exc, "code", "") or "error"))
         raise
     latency_ms = int((time.monotonic() - started) * 1000)
 
     cost = quotas.cost_usd(reply.model, reply.usage)
+    try:
+        answer = _save_reply(conversation, question, content, reply, cost, latency_ms, reservation)
+    except BaseException:
+        # The reply could not be recorded (database trouble): give the reservation back rather than
+        # leak it; the question stays, marked failed.
+        _give_back(reservation, question, "server_error")
+        raise
+    _cache_set(key, reply)
+    quotas.notify_thresholds(user=user, reservation=reservation)
+    return SendResult(user_message=question, reply=answer)
+
+
+def _give_back(reservation: quotas.Reservation, question: Message, code: str) -> None:
+    """Release the reservation and mark the question failed; never mask the original error."""
+    try:
+        quotas.release(reservation)
+        Message.objects.filter(pk=question.pk).update(status=Message.Status.FAILED, error_code=code[:50])
+    except Exception:  # noqa: BLE001 — the caller re-raises the error that matters
+        logger.exception("could not release assistant reservation %s", reservation)
+
+
+def _save_reply(
+    conversation: Conversation,
+    question: Message,
+    content: str,
+    reply: claude.Reply,
+    cost: Any,
+    latency_ms: int,
+    reservation: quotas.Reservation,
+) -> Message:
+    """One transaction: the question → ok, the reply with its usage, the conversation, the settle."""
     with transaction.atomic():
         Message.objects.filter(pk=question.pk).update(status=Message.Status.OK)
         question.status = Message.Status.OK
@@ -236,6 +264,4 @@ def message_send(*, user: Any, conversation_id: uuid.UUID, content: str) -> Send
         )
         _touch(conversation, content, answer.created_at)
         quotas.settle(reservation=reservation, usage=reply.usage, cost=cost)
-    _cache_set(key, reply)
-    quotas.notify_thresholds(user=user, reservation=reservation)
-    return SendResult(user_message=question, reply=answer)
+    return answer

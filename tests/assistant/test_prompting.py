@@ -128,3 +128,21 @@ def test_unconfigured_client_is_503_without_network(settings):
     with pytest.raises(claude.AssistantUnavailable) as info:
         claude.get_client()
     assert info.value.status_code == 503 and "ANTHROPIC_API_KEY" in info.value.message
+
+
+def test_the_sdk_sends_the_project_block_for_prompt_caching(fake_anthropic):
+    """The real SDK, pointed at the fake server: the project block arrives marked for caching, and
+    a follow-up with the same prefix is reported as a cache read (as Anthropic does)."""
+    system = build_system_blocks(context=PROJECT)
+    first = claude.create_message(system=system, messages=to_api_messages([Turn("user", "What ships Friday?")]))
+    sent = fake_anthropic.requests[-1].body
+    assert sent["system"][1]["cache_control"] == {"type": "ephemeral"}
+    assert "Name: Apollo" in sent["system"][1]["text"]
+    assert first.usage.cache_creation_input_tokens > 0 and first.usage.cache_read_input_tokens == 0
+
+    second = claude.create_message(system=system, messages=to_api_messages([Turn("user", "And the logo?")]))
+    assert second.usage.cache_read_input_tokens == estimate_tokens(
+        "".join(block["text"] for block in system)
+    )
+    assert second.usage.cache_creation_input_tokens > 0  # the new turn, up to its breakpoint
+    assert (second.model, second.stop_reason) == ("claude-sonnet-5-5", "end_turn")

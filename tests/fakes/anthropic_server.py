@@ -115,29 +115,32 @@ class FakeAnthropic:
         messages = body.get("messages") or []
         if isinstance(system, str):
             system = [{"type": "text", "text": system}]
-        # Prompt caching: everything up to the last block carrying cache_control is the cached prefix.
+        # Prompt caching as Anthropic bills it: each block carrying cache_control ends a cacheable
+        # prefix; the longest prefix already cached is a cache read, the rest up to the last
+        # breakpoint a cache write (and every marked prefix is cached), what follows is input.
         parts: list[tuple[str, bool]] = [(_block_text([b]), bool(b.get("cache_control"))) for b in system]
         parts += [
             (f"{m.get('role')}:{_block_text(m.get('content'))}", _has_cache_control(m.get("content"))) for m in messages
         ]
-        last_marked = max((i for i, (_, marked) in enumerate(parts) if marked), default=-1)
-        prefix = "".join(text for text, _ in parts[: last_marked + 1])
-        rest = "".join(text for text, _ in parts[last_marked + 1 :])
-        prefix_tokens = _tokens(prefix)
+        marks = [i for i, (_, marked) in enumerate(parts) if marked]
+        prefixes = ["".join(text for text, _ in parts[: i + 1]) for i in marks]
+        full = "".join(text for text, _ in parts)
         cache_read = cache_write = 0
-        if last_marked >= 0:
+        if prefixes:
             with self.lock:
-                if prefix in self.cached_prefixes:
-                    cache_read = prefix_tokens
-                else:
-                    if len(self.cached_prefixes) > 10_000:  # bounded for long load tests
-                        self.cached_prefixes.clear()
-                    self.cached_prefixes.add(prefix)
-                    cache_write = prefix_tokens
+                hit = max((p for p in prefixes if p in self.cached_prefixes), key=len, default="")
+                if len(self.cached_prefixes) > 10_000:  # bounded for long load tests
+                    self.cached_prefixes.clear()
+                self.cached_prefixes.update(prefixes)
+            cache_read = _tokens(hit)
+            cache_write = _tokens(prefixes[-1]) - cache_read
+            uncached = full[len(prefixes[-1]) :]
+        else:
+            uncached = full
         last_user = _block_text(messages[-1].get("content")) if messages else ""
         text = self.reply(body) if self.reply else f"Echo: {last_user[:200]}"
         usage = {
-            "input_tokens": _tokens(rest) if last_marked >= 0 else _tokens(prefix + rest),
+            "input_tokens": _tokens(uncached),
             "output_tokens": _tokens(text),
             "cache_creation_input_tokens": cache_write,
             "cache_read_input_tokens": cache_read,
