@@ -141,8 +141,6 @@ def test_the_sdk_sends_the_project_block_for_prompt_caching(fake_anthropic):
     assert first.usage.cache_creation_input_tokens > 0 and first.usage.cache_read_input_tokens == 0
 
     second = claude.create_message(system=system, messages=to_api_messages([Turn("user", "And the logo?")]))
-    assert second.usage.cache_read_input_tokens == estimate_tokens(
-        "".join(block["text"] for block in system)
-    )
+    assert second.usage.cache_read_input_tokens == estimate_tokens("".join(block["text"] for block in system))
     assert second.usage.cache_creation_input_tokens > 0  # the new turn, up to its breakpoint
     assert (second.model, second.stop_reason) == ("claude-sonnet-5-5", "end_turn")
