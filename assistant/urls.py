@@ -1,7 +1,14 @@
 """URLs of the assistant API, mounted under /api/v1/assistant/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "assistant"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("conversations/", views.ConversationListCreateView.as_view(), name="conversations"),
+    path("conversations/<uuid:conversation_id>/", views.ConversationDetailView.as_view(), name="conversation"),
+    path("conversations/<uuid:conversation_id>/messages/", views.MessageListCreateView.as_view(), name="messages"),
+    path("usage/", views.UsageView.as_view(), name="usage"),
+]

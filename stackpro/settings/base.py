@@ -319,8 +319,47 @@ BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
 # ---------------------------------------------------------------------------------------------
 ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY", default="")
 ANTHROPIC_BASE_URL = env("ANTHROPIC_BASE_URL", default="")
-ANTHROPIC_MODEL = env("ANTHROPIC_MODEL", default="claude-sonnet-4-5")
+# claude-sonnet-4-5 reaches end-of-life on 2026-11-30 (anthropic SDK 2.14 deprecation table).
+ANTHROPIC_MODEL = env("ANTHROPIC_MODEL", default="claude-sonnet-5-5")
 ANTHROPIC_TIMEOUT_SECONDS = env.float("ANTHROPIC_TIMEOUT_SECONDS", default=20.0)
+# The whole upstream part of a send (every attempt, backoff included) ends within this many seconds,
+# inside API Gateway's 29 s; each attempt's timeout is min(ANTHROPIC_TIMEOUT_SECONDS, what is left).
+ASSISTANT_DEADLINE_SECONDS = env.float("ASSISTANT_DEADLINE_SECONDS", default=26.0)
+ASSISTANT_MAX_ATTEMPTS = env.int("ASSISTANT_MAX_ATTEMPTS", default=2)  # 1 try + 1 bounded retry
+ASSISTANT_MAX_TOKENS = env.int("ASSISTANT_MAX_TOKENS", default=1024)  # reply cap sent as max_tokens
+ASSISTANT_MAX_TOKENS_CEILING = env.int("ASSISTANT_MAX_TOKENS_CEILING", default=32_000)  # clamp
+ASSISTANT_MESSAGE_MAX_CHARS = env.int("ASSISTANT_MESSAGE_MAX_CHARS", default=16_000)  # longer: 400
+ASSISTANT_HISTORY_TOKEN_BUDGET = env.int("ASSISTANT_HISTORY_TOKEN_BUDGET", default=8_000)  # turns sent
+ASSISTANT_PROJECT_CONTEXT_MAX_CHARS = env.int("ASSISTANT_PROJECT_CONTEXT_MAX_CHARS", default=40_000)
+ASSISTANT_PROJECT_FILE_MAX_BYTES = env.int("ASSISTANT_PROJECT_FILE_MAX_BYTES", default=16_384)  # "small"
+ASSISTANT_CACHE_TTL = env.int("ASSISTANT_CACHE_TTL", default=24 * 3600)  # response cache, seconds
+ASSISTANT_SEND_RATE = env("ASSISTANT_SEND_RATE", default="20/min")  # per user, shared cache
+ASSISTANT_ADMIN_SHOW_CONTENT = env.bool("ASSISTANT_ADMIN_SHOW_CONTENT", default=False)
+# Cache reads count this fraction of a token against the monthly quota (they cost a tenth).
+ASSISTANT_CACHE_READ_QUOTA_WEIGHT = env.float("ASSISTANT_CACHE_READ_QUOTA_WEIGHT", default=0.1)
+# USD per million tokens: input, output, cache write (5-minute TTL), cache read. Looked up by exact
+# model name, then by the longest key the model name starts with, then "default".
+# https://docs.anthropic.com/en/docs/about-claude/pricing
+ASSISTANT_PRICES = {
+    "claude-fable-5-1": {"input": "10", "output": "50", "cache_write": "12.50", "cache_read": "0.25"},
+    "claude-mythos-5-1": {"input": "10", "output": "50", "cache_write": "12.50", "cache_read": "0.25"},
+    "claude-fable-5": {"input": "10", "output": "50", "cache_write": "12.50", "cache_read": "1"},
+    "claude-mythos-5": {"input": "10", "output": "50", "cache_write": "12.50", "cache_read": "1"},
+    "claude-opus-5-5": {"input": "4", "output": "20", "cache_write": "5", "cache_read": "0.20"},
+    "claude-opus-5": {"input": "5", "output": "25", "cache_write": "6.25", "cache_read": "0.50"},
+    "claude-opus-4-8": {"input": "5", "output": "25", "cache_write": "6.25", "cache_read": "0.50"},
+    "claude-opus-4-7": {"input": "5", "output": "25", "cache_write": "6.25", "cache_read": "0.50"},
+    "claude-opus-4-6": {"input": "5", "output": "25", "cache_write": "6.25", "cache_read": "0.50"},
+    "claude-opus-4-5": {"input": "5", "output": "25", "cache_write": "6.25", "cache_read": "0.50"},
+    "claude-opus-4": {"input": "15", "output": "75", "cache_write": "18.75", "cache_read": "1.50"},
+    "claude-sonnet-5-5": {"input": "2", "output": "10", "cache_write": "2.50", "cache_read": "0.10"},
+    "claude-sonnet-5": {"input": "2", "output": "10", "cache_write": "2.50", "cache_read": "0.20"},
+    "claude-sonnet-4": {"input": "3", "output": "15", "cache_write": "3.75", "cache_read": "0.30"},
+    # Haiku 5.5: prompts up to 100k tokens; longer prompts bill 5x (not modelled: our prompts are capped).
+    "claude-haiku-5-5": {"input": "0.10", "output": "0.50", "cache_write": "0.125", "cache_read": "0.01"},
+    "claude-haiku-4-5": {"input": "1", "output": "5", "cache_write": "1.25", "cache_read": "0.10"},
+    "default": {"input": "3", "output": "15", "cache_write": "3.75", "cache_read": "0.30"},
+}
 
 # ---------------------------------------------------------------------------------------------
 # Logging: plain text locally, JSON lines in production (LOG_FORMAT=json); every line carries

@@ -1,0 +1,1 @@
+"""Fake external services (HTTP servers the real SDKs talk to)."""

@@ -1,0 +1,193 @@
+"""Token metering and the monthly quota: reserve before calling Claude, settle or release after.
+
+The reservation is one conditional UPDATE on the user's row for the month::
+
+    UPDATE assistant_monthlyusage SET reserved_tokens = reserved_tokens + X
+    WHERE id = ? AND used_tokens <= (limit - X) - reserved_tokens
+
+The database evaluates the condition against the latest committed row under the row lock the
+UPDATE takes (InnoDB's locking read; SQLite's single writer), so concurrent sends can never reserve
+more than the limit together: one statement, no read-modify-write, no lock held afterwards. Each
+statement commits on its own (autocommit) before Anthropic is called.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.utils import timezone
+
+from billing.selectors import entitlements_for_user
+from core.errors import PlanLimitExceeded
+
+from .claude import Usage
+from .models import MonthlyUsage
+
+logger = logging.getLogger(__name__)
+
+QUOTA_LIMIT_NAME = "ai_tokens_month"
+MILLION = Decimal(1_000_000)
+COST_PLACES = Decimal("0.000001")
+
+
+def current_month(now: datetime.datetime | None = None) -> datetime.date:
+    now = now or timezone.now()
+    return now.astimezone(datetime.UTC).date().replace(day=1)
+
+
+def prices_for(model: str) -> dict[str, Decimal]:
+    table: dict[str, dict[str, str]] = settings.ASSISTANT_PRICES
+    entry = table.get(model)
+    if entry is None:
+        prefixes = sorted((key for key in table if key != "default" and model.startswith(key)), key=len, reverse=True)
+        entry = table[prefixes[0]] if prefixes else table["default"]
+    return {name: Decimal(str(value)) for name, value in entry.items()}
+
+
+def cost_usd(model: str, usage: Usage) -> Decimal:
+    p = prices_for(model)
+    total = (
+        usage.input_tokens * p["input"]
+        + usage.output_tokens * p["output"]
+        + usage.cache_creation_input_tokens * p["cache_write"]
+        + usage.cache_read_input_tokens * p["cache_read"]
+    ) / MILLION
+    return total.quantize(COST_PLACES, rounding=ROUND_HALF_UP)
+
+
+def metered_tokens(usage: Usage) -> int:
+    """What a call counts against the quota (cache reads weighted: they cost a tenth)."""
+    weight = settings.ASSISTANT_CACHE_READ_QUOTA_WEIGHT
+    return (
+        usage.input_tokens
+        + usage.output_tokens
+        + usage.cache_creation_input_tokens
+        + math.ceil(usage.cache_read_input_tokens * weight)
+    )
+
+
+def usage_row(*, user: Any, month: datetime.date | None = None) -> MonthlyUsage:
+    month = month or current_month()
+    try:
+        row, _ = MonthlyUsage.objects.get_or_create(user=user, month=month)
+    except IntegrityError:  # created by a concurrent request between the get and the insert
+        row = MonthlyUsage.objects.get(user=user, month=month)
+    return row
+
+
+@dataclass(frozen=True)
+class Reservation:
+    usage_id: int
+    tokens: int
+    limit: int
+
+
+def reserve(*, user: Any, tokens: int) -> Reservation:
+    """Reserve ``tokens`` against this month's plan limit or raise 402 ``plan_limit_exceeded``."""
+    limit = int(entitlements_for_user(user=user).ai_tokens_per_month)
+    row = usage_row(user=user)
+    updated = 0
+    if tokens <= limit:
+        updated = (
+            MonthlyUsage.objects.filter(pk=row.pk, used_tokens__lte=Value(limit - tokens) - F("reserved_tokens"))
+            .update(reserved_tokens=F("reserved_tokens") + tokens)
+        )  # fmt: skip
+    if not updated:
+        _maybe_notify_exhausted(row_id=row.pk, user=user, tokens=tokens, limit=limit)
+        raise PlanLimitExceeded(
+            QUOTA_LIMIT_NAME,
+            "Your plan's monthly AI token allowance does not cover this message. "
+            "It renews at the start of next month, or upgrade your plan.",
+        )
+    return Reservation(usage_id=row.pk, tokens=tokens, limit=limit)
+
+
+def release(reservation: Reservation) -> None:
+    """Give back a reservation whose call failed: nothing is charged."""
+    MonthlyUsage.objects.filter(pk=reservation.usage_id).update(
+        reserved_tokens=F("reserved_tokens") - reservation.tokens
+    )
+
+
+def settle(*, reservation: Reservation, usage: Usage, cost: Decimal) -> None:
+    """Release the reservation and add the real usage (call inside the transaction that saves the reply)."""
+    MonthlyUsage.objects.filter(pk=reservation.usage_id).update(
+        reserved_tokens=F("reserved_tokens") - reservation.tokens,
+        used_tokens=F("used_tokens") + metered_tokens(usage),
+        input_tokens=F("input_tokens") + usage.input_tokens,
+        output_tokens=F("output_tokens") + usage.output_tokens,
+        cache_read_tokens=F("cache_read_tokens") + usage.cache_read_input_tokens,
+        cache_write_tokens=F("cache_write_tokens") + usage.cache_creation_input_tokens,
+        cost_usd=F("cost_usd") + cost,
+        requests=F("requests") + 1,
+        updated_at=timezone.now(),
+    )
+
+
+def count_cache_hit(*, user: Any) -> None:
+    """One UPDATE on the month's row (created first only on the month's first request)."""
+    month = current_month()
+    changes = {"requests": F("requests") + 1, "cache_hits": F("cache_hits") + 1, "updated_at": timezone.now()}
+    if not MonthlyUsage.objects.filter(user=user, month=month).update(**changes):
+        row = usage_row(user=user, month=month)
+        MonthlyUsage.objects.filter(pk=row.pk).update(**changes)
+
+
+# ------------------------------------------------------------------------------------------------
+# 80% / 100% notifications: each at most once per user per month (a conditional UPDATE claims it).
+# ------------------------------------------------------------------------------------------------
+def _claim(row_id: int, field: str) -> bool:
+    return bool(MonthlyUsage.objects.filter(pk=row_id, **{f"{field}__isnull": True}).update(**{field: timezone.now()}))
+
+
+def _notify(user: Any, *, percent: int, limit: int) -> None:
+    from notifications.services import notify
+
+    if percent >= 100:
+        title = "You have used your AI assistant allowance for this month"
+        body = f"Your plan includes {limit:,} AI tokens a month. The allowance renews on the 1st; upgrade for more."
+    else:
+        title = f"You have used {percent}% of your AI assistant allowance"
+        body = f"Your plan includes {limit:,} AI tokens a month."
+    notify(user=user, category="assistant", title=title, body=body, link="/settings/billing", data={"percent": percent})
+
+
+def notify_thresholds(*, user: Any, reservation: Reservation) -> None:
+    """After a settle: notify at 80% and at 100% of the limit, once each per month."""
+    row = MonthlyUsage.objects.filter(pk=reservation.usage_id).values("used_tokens").first()
+    if not row or reservation.limit <= 0:
+        return
+    used = row["used_tokens"]
+    try:
+        if used >= reservation.limit and _claim(reservation.usage_id, "notified_100_at"):
+            _claim(reservation.usage_id, "notified_80_at")  # no separate 80% notice after the 100% one
+            _notify(user, percent=100, limit=reservation.limit)
+        elif used >= reservation.limit * 0.8 and _claim(reservation.usage_id, "notified_80_at"):
+            _notify(user, percent=80, limit=reservation.limit)
+    except Exception:  # noqa: BLE001 — a failed notification must not fail a paid-for answer
+        logger.exception("assistant quota notification failed")
+
+
+def _maybe_notify_exhausted(*, row_id: int, user: Any, tokens: int, limit: int) -> None:
+    """A refused send counts as reaching 100% when the user is past 80% and, even with no other send in
+    flight, the message would not fit."""
+    row = MonthlyUsage.objects.filter(pk=row_id).values("used_tokens").first()
+    if (
+        row
+        and row["used_tokens"] >= limit * 0.8
+        and row["used_tokens"] + tokens > limit
+        and _claim(row_id, "notified_100_at")
+    ):
+        try:
+            with transaction.atomic():
+                _notify(user, percent=100, limit=limit)
+        except Exception:  # noqa: BLE001
+            logger.exception("assistant quota notification failed")
