@@ -73,13 +73,20 @@ class MembershipSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _not_owner(value: str) -> str:
+    # One Role enum in the schema (a narrower choice set would make a second, clashing one).
+    if value == Role.OWNER:
+        raise serializers.ValidationError("Must be editor or viewer (ownership moves with transfer/).")
+    return value
+
+
 class InviteSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    role = serializers.ChoiceField(choices=[Role.EDITOR, Role.VIEWER])
+    role = serializers.ChoiceField(choices=Role.choices, validators=[_not_owner])
 
 
 class MemberUpdateSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=[Role.EDITOR, Role.VIEWER])
+    role = serializers.ChoiceField(choices=Role.choices, validators=[_not_owner])
 
 
 class InvitationSerializer(serializers.ModelSerializer):

@@ -355,13 +355,14 @@ def _validate_size(size: Any) -> int:
 def _reserve(*, project: Project, actor: Any, name: str, size: int, content_type: str) -> File:
     """Create the pending file, counting its bytes against the owner's storage under a row lock so
     concurrent uploads cannot overshoot the quota."""
+    # Lock first: every read below then sees the reservations committed before ours.
+    _lock_users(project.owner_id)
     locked = Project.objects.select_related("owner").get(pk=project.pk)
     if locked.archived:
         raise ProjectArchived()
     entitlements = entitlements_for_user(user=locked.owner)
     if size > entitlements.max_file_size_bytes:
         raise PlanLimitExceeded("file_size", max=entitlements.max_file_size_bytes)
-    _lock_users(locked.owner_id)
     if storage_used_bytes(owner=locked.owner) + size > entitlements.max_storage_bytes:
         raise PlanLimitExceeded("storage", max=entitlements.max_storage_bytes)
     file = File(project=locked, name=name, size=size, content_type=content_type, uploaded_by=actor)
