@@ -6,7 +6,7 @@ several client threads; prints requests/s and per-request latency. ``--mode clie
 same request in-process through Django's test client (no HTTP server).
 
     .venv/bin/python bench/projects_list.py                           # SQLite file in /tmp
-    DATABASE_URL=mysql://root:@127.0.0.1:3306/stackpro_bench .venv/bin/python bench/projects_list.py
+    DATABASE_URL=mysql://root:@127.0.0.1:3306/stackpro_projects .venv/bin/python bench/projects_list.py
     .venv/bin/python bench/projects_list.py --requests 2000 --concurrency 8 --workers 4
 """
 
