@@ -73,11 +73,10 @@ class MembershipSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _not_owner(value: str) -> str:
+def _not_owner(value: str) -> None:
     # One Role enum in the schema (a narrower choice set would make a second, clashing one).
     if value == Role.OWNER:
         raise serializers.ValidationError("Must be editor or viewer (ownership moves with transfer/).")
-    return value
 
 
 class InviteSerializer(serializers.Serializer):
@@ -123,7 +122,7 @@ class UploadStartSerializer(serializers.Serializer):
 
 
 class MultipartUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(allow_empty_file=False, max_length=None)
+    file = serializers.FileField(allow_empty_file=False)
 
 
 class ActivitySerializer(serializers.ModelSerializer):

@@ -234,7 +234,7 @@ def member_invite(*, project: Project, actor: Any, email: str, role: str) -> Inv
             "expires_at": invitation.expires_at,
         },
     )
-    invitation.token = token  # type: ignore[attr-defined]  (never stored; for the caller only)
+    invitation.token = token  # type: ignore[attr-defined]  # never stored; for the caller only
     return invitation
 
 

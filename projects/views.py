@@ -59,7 +59,7 @@ class ProjectScopedView(APIView):
     def project_for(self, request: Request, project_id: Any, *roles: str) -> Any:
         project = selectors.project_get_for_user(project_id=project_id, user=request.user)
         if roles:
-            selectors.require_role(project.membership, *roles)
+            selectors.require_role(project.membership, *roles)  # type: ignore[attr-defined]
         return project
 
 
@@ -134,7 +134,7 @@ class MemberDetailView(ProjectScopedView):
         project = self.project_for(request, project_id)
         membership = selectors.member_get(project=project, member_id=member_id)
         if membership.user_id != request.user.pk:  # anyone may leave; only the owner removes others
-            selectors.require_role(project.membership, *OWNER)
+            selectors.require_role(project.membership, *OWNER)  # type: ignore[attr-defined]
         services.member_remove(membership=membership, actor=request.user)
         return Response(status=204)
 
