@@ -182,3 +182,16 @@ def test_cleanup_job_deletes_stale_pending_uploads_and_objects(world, s3, settin
 def test_download_of_a_pending_file_is_refused(world, s3):
     pending = FileFactory(project=world.project, status=FileStatus.PENDING)
     assert_api_error(client_for(world.viewer).get(world.url(f"files/{pending.pk}/download/")), 409, "file_not_ready")
+
+
+def test_complete_rechecks_storage_and_discards_over_the_limit(world, s3, django_capture_on_commit_callbacks):
+    """The owner's storage grew past the limit between start and complete (as after a downgrade)."""
+    client = client_for(world.owner)
+    upload = start(client, world, size=3).json()
+    assert post_form(upload["upload"], b"abc").status_code == 204
+    FileFactory(project=world.project, size=100 * 1024 * 1024)  # now over, whatever happens next
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(world.url(f"files/{upload['file']['id']}/complete/"))
+    assert assert_api_error(response, 402, "plan_limit_exceeded")["limit"] == "storage"
+    assert not File.objects.filter(pk=upload["file"]["id"]).exists()
+    assert upload["upload"]["fields"]["key"] not in s3.keys()
