@@ -104,7 +104,7 @@ class File(UUIDModel, TimeStampedModel):
     size = models.BigIntegerField()
     content_type = models.CharField(max_length=100, default="application/octet-stream")
     # Server-chosen storage key: projects/<project id>/<file id>/<safe name>.
-    key = models.CharField(max_length=512, unique=True, editable=False)
+    key = models.CharField(max_length=255, unique=True, editable=False)
     status = models.CharField(max_length=10, choices=FileStatus.choices, default=FileStatus.PENDING)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", editable=False
