@@ -1,6 +1,17 @@
 """Scheduled jobs of projects (plain functions: Celery beat and Zappa events both call them)."""
 
+from datetime import timedelta
+
+from django.conf import settings
+
 
 def cleanup_stale_uploads() -> int:
-    """Delete pending direct uploads never completed (and their stored objects). Returns the count."""
-    raise NotImplementedError("built by the projects issue")
+    """Delete pending direct uploads never completed (and their stored objects). Returns the count.
+
+    "Stale" means created more than ``PROJECTS_STALE_UPLOAD_AGE_SECONDS`` ago (default 6 hours,
+    well past the 15-minute life of an upload form).
+    """
+    from .services import cleanup_stale_pending
+
+    age = int(getattr(settings, "PROJECTS_STALE_UPLOAD_AGE_SECONDS", 6 * 3600))
+    return cleanup_stale_pending(older_than=timedelta(seconds=age))

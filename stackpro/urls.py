@@ -13,6 +13,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("health/ready/", core_views.ReadyView.as_view(), name="health-ready"),
     path("auth/", include("accounts.urls")),
     path("projects/", include("projects.urls")),
+    path("invitations/", include("projects.invitation_urls")),
     path("billing/", include("billing.urls")),
     path("assistant/", include("assistant.urls")),
     path("notifications/", include("notifications.urls")),

@@ -436,3 +436,16 @@ if env("AWS_SES_ENDPOINT_URL", default=""):  # a moto server locally / in tests
     ANYMAIL["AMAZON_SES_CLIENT_PARAMS"]["endpoint_url"] = env("AWS_SES_ENDPOINT_URL")
 if env("AWS_SES_CONFIGURATION_SET", default=""):  # the set whose event destination is the SNS topic
     ANYMAIL["AMAZON_SES_CONFIGURATION_SET_NAME"] = env("AWS_SES_CONFIGURATION_SET")
+
+# Projects: uploads, downloads, invitations (see docs/projects.md)
+# ---------------------------------------------------------------------------------------------
+# Life of a presigned POST form for a direct upload to S3.
+PROJECTS_UPLOAD_URL_EXPIRY_SECONDS = env.int("PROJECTS_UPLOAD_URL_EXPIRY_SECONDS", default=900)
+# Life of a signed download URL (capped at 900 s whatever is set).
+PROJECTS_DOWNLOAD_URL_EXPIRY_SECONDS = env.int("PROJECTS_DOWNLOAD_URL_EXPIRY_SECONDS", default=300)
+# Largest file accepted as a multipart upload through the API: API Gateway base64-encodes binary
+# bodies for Lambda (x4/3), and Lambda refuses requests over 6 MB, so 4 MB is the safe ceiling.
+PROJECTS_MULTIPART_MAX_BYTES = env.int("PROJECTS_MULTIPART_MAX_BYTES", default=4 * 1024 * 1024)
+# Pending direct uploads older than this are deleted by projects.jobs.cleanup_stale_uploads.
+PROJECTS_STALE_UPLOAD_AGE_SECONDS = env.int("PROJECTS_STALE_UPLOAD_AGE_SECONDS", default=6 * 3600)
+PROJECTS_INVITATION_TTL_HOURS = env.int("PROJECTS_INVITATION_TTL_HOURS", default=168)

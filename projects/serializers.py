@@ -1,0 +1,147 @@
+"""Serializers of the projects API: input serializers accept only the fields a client may set
+(owner, size, status, key, ids are never read from a request body)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from .models import Activity, File, Invitation, Membership, Project, Role
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+
+
+class UserPublicSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    owner = UserPublicSerializer(read_only=True)
+    role = serializers.SerializerMethodField()
+    member_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = ["id", "name", "description", "owner", "archived", "role", "member_count", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_role(self, obj: Project) -> str | None:
+        role = getattr(obj, "my_role", None)
+        if role is None and hasattr(obj, "membership"):
+            role = obj.membership.role
+        return role
+
+    def get_member_count(self, obj: Project) -> int:
+        count = getattr(obj, "member_count", None)
+        return obj.memberships.count() if count is None else count  # lists annotate it
+
+
+class ProjectCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, trim_whitespace=True)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class ProjectUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, trim_whitespace=True, required=False)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    archived = serializers.BooleanField(required=False)
+
+
+class ProjectListQuerySerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    archived = serializers.BooleanField(required=False, allow_null=True, default=None)
+    q = serializers.CharField(required=False, max_length=200)
+    ordering = serializers.CharField(required=False, max_length=20)
+
+
+class TransferSerializer(serializers.Serializer):
+    user_id = serializers.CharField(max_length=64)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    user = UserBriefSerializer(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "role", "created_at"]
+        read_only_fields = fields
+
+
+def _not_owner(value: str) -> None:
+    # One Role enum in the schema (a narrower choice set would make a second, clashing one).
+    if value == Role.OWNER:
+        raise serializers.ValidationError("Must be editor or viewer (ownership moves with transfer/).")
+
+
+class InviteSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=Role.choices, validators=[_not_owner])
+
+
+class MemberUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices, validators=[_not_owner])
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    invited_by = UserPublicSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "invited_by", "expires_at", "created_at"]
+        read_only_fields = fields
+
+
+class AcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=200)
+
+
+class FileSerializer(serializers.ModelSerializer):
+    uploaded_by = UserPublicSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = File
+        fields = ["id", "name", "size", "content_type", "status", "uploaded_by", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class FileListQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, max_length=200)
+    ordering = serializers.CharField(required=False, max_length=20)
+
+
+class UploadStartSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=1024, trim_whitespace=False)
+    size = serializers.IntegerField(min_value=1, max_value=2**62)
+    content_type = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class MultipartUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False)
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    actor = UserPublicSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Activity
+        fields = ["id", "verb", "actor", "data", "created_at"]
+        read_only_fields = fields
+
+
+class DirectUploadSerializer(serializers.Serializer):
+    file = FileSerializer()
+    upload = serializers.DictField()
+    expires_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return {
+            "file": FileSerializer(instance.file).data,
+            "upload": {"url": instance.post.url, "fields": instance.post.fields},
+            "expires_at": serializers.DateTimeField().to_representation(instance.expires_at),
+        }

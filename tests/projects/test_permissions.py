@@ -1,0 +1,146 @@
+"""Role × method matrix for every project endpoint: owner, editor, viewer, non-member, anonymous.
+
+Anonymous callers get 401; non-members get 404 (never 403, so ids cannot be probed); members
+without the role get 403; members with it get the endpoint's success status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from core.testing import assert_api_error
+from projects.models import FileStatus
+
+from .factories import FileFactory, MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+ALL = ("owner", "editor", "viewer")
+WRITERS = ("owner", "editor")
+OWNER = ("owner",)
+WHO = ("owner", "editor", "viewer", "non_member", "anonymous")
+
+
+@dataclass
+class Case:
+    name: str
+    method: str
+    path: str  # formatted with the world's ids
+    allowed: tuple[str, ...]
+    status: int
+    body: Any = None
+    multipart: bool = False
+    needs_s3: bool = False
+    setup: Any = field(default=None)
+
+
+def _extra_member(world):
+    return {"member": MembershipFactory(project=world.project).pk}
+
+
+def _pending_with_object(world, s3):
+    pending = FileFactory(project=world.project, status=FileStatus.PENDING, size=3)
+    s3.client.put_object(Bucket=s3.name, Key=pending.key, Body=b"abc")
+    return {"pending": pending.pk}
+
+
+CASES = [
+    Case("project get", "get", "", ALL, 200),
+    Case("project patch", "patch", "", WRITERS, 200, body={"name": "Renamed"}),
+    Case("project delete", "delete", "", OWNER, 204),
+    Case("transfer", "post", "transfer/", OWNER, 200, body={"user_id": "{editor_id}"}),
+    Case("members list", "get", "members/", ALL, 200),
+    # The world's project already has 3 members (the Free plan's limit): an owner passes the role
+    # check and reaches the plan check (invitations that succeed: test_invitations.py).
+    Case("invite", "post", "members/", OWNER, 402, body={"email": "new@example.com", "role": "viewer"}),
+    Case("member patch", "patch", "members/{editor_member}/", OWNER, 200, body={"role": "viewer"}),
+    Case("member delete", "delete", "members/{member}/", OWNER, 204, setup=_extra_member),
+    Case("invitations list", "get", "invitations/", OWNER, 200),
+    Case("invitation revoke", "delete", "invitations/{invitation}/", OWNER, 204),
+    Case("files list", "get", "files/", ALL, 200),
+    Case("file upload (multipart)", "post", "files/", WRITERS, 201, multipart=True),
+    Case(
+        "upload start",
+        "post",
+        "files/uploads/",
+        WRITERS,
+        201,
+        body={"name": "a.txt", "size": 3, "content_type": "text/plain"},
+        needs_s3=True,
+    ),
+    Case(
+        "upload complete", "post", "files/{pending}/complete/", WRITERS, 200, needs_s3=True, setup=_pending_with_object
+    ),
+    Case("file get", "get", "files/{file}/", ALL, 200),
+    Case("file delete", "delete", "files/{file}/", WRITERS, 204),
+    Case("file download", "get", "files/{file}/download/", ALL, 200),
+    Case("activity", "get", "activity/", ALL, 200),
+]
+
+
+@pytest.mark.parametrize("who", WHO)
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_role_matrix(request, world, case: Case, who: str, django_capture_on_commit_callbacks):
+    ids: dict[str, Any] = {
+        "editor_id": world.editor.pk,
+        "editor_member": world.editor_membership.pk,
+        "invitation": world.invitation.pk,
+        "file": world.file.pk,
+    }
+    if case.needs_s3:
+        s3 = request.getfixturevalue("s3")
+        if case.setup:
+            ids.update(case.setup(world, s3))
+    else:
+        if case.setup:
+            ids.update(case.setup(world))
+        from django.core.files.storage import default_storage
+
+        default_storage.save(world.file.key, SimpleUploadedFile("f", b"x" * world.file.size))
+    url = world.url(case.path.format(**ids))
+    client = world.client(who)
+    kwargs: dict[str, Any] = {}
+    if case.multipart:
+        kwargs = {"data": {"file": SimpleUploadedFile("up.txt", b"hello", "text/plain")}, "format": "multipart"}
+    elif case.body is not None:
+        kwargs = {"data": {k: str(v).format(**ids) for k, v in case.body.items()}, "format": "json"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = getattr(client, case.method)(url, **kwargs)
+
+    if who == "anonymous":
+        assert_api_error(response, 401, "not_authenticated")
+    elif who == "non_member":
+        assert_api_error(response, 404, "not_found")
+    elif who in case.allowed:
+        assert response.status_code == case.status, getattr(response, "content", b"")[:500]
+    else:
+        assert_api_error(response, 403, "permission_denied")
+
+
+@pytest.mark.parametrize("suffix", ["", "members/", "files/", "activity/", "invitations/", "files/x/download/"])
+@pytest.mark.parametrize("project_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000", "%2e%2e", "1"])
+def test_unknown_or_malformed_ids_are_404(world, project_id, suffix):
+    response = world.client("owner").get(f"/api/v1/projects/{project_id}/{suffix}")
+    assert_api_error(response, 404, "not_found")
+
+
+def test_anonymous_project_list_is_401(api_client):
+    assert_api_error(api_client.get("/api/v1/projects/"), 401, "not_authenticated")
+
+
+def test_a_member_may_leave_but_not_remove_others(world):
+    viewer = world.client("viewer")
+    assert_api_error(viewer.delete(world.url(f"members/{world.editor_membership.pk}/")), 403, "permission_denied")
+    assert viewer.delete(world.url(f"members/{world.viewer_membership.pk}/")).status_code == 204
+    assert_api_error(viewer.get(world.url()), 404, "not_found")
+
+
+def test_the_owner_can_neither_leave_nor_be_demoted(world):
+    owner = world.client("owner")
+    own = world.project.memberships.get(user=world.owner)
+    assert_api_error(owner.delete(world.url(f"members/{own.pk}/")), 409, "owner_role_fixed")
+    assert_api_error(owner.patch(world.url(f"members/{own.pk}/"), {"role": "viewer"}), 409, "owner_role_fixed")
