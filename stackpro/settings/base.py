@@ -226,6 +226,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Choice sets that share a field name get names of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectRoleEnum": "projects.models.Role",
+        "MessageRoleEnum": "assistant.models.Message.Role",
+    },
 }
 # Who may read /api/schema/ and /api/docs/: everyone locally; staff only (or nobody) in production.
 API_DOCS_ACCESS = env("API_DOCS_ACCESS", default="public")  # public | staff | off
