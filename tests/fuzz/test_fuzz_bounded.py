@@ -1,0 +1,76 @@
+"""The bounded fuzz run of CI: the whole API from its schema, fixed cases, two users, no failures.
+
+Same harness as ``make fuzz`` (tests/fuzz/harness.py) against a real gunicorn on the pytest database,
+in deterministic mode with ``FUZZ_MAX_EXAMPLES`` cases per operation (default 5). A second test
+checks the harness itself on throwaway resources: a scoped one passes, a leaky one is caught.
+"""
+
+import os
+
+import pytest
+from django.db import connection
+
+from notifications.models import Notification
+from tests.fuzz.harness import cross_user_pass, fuzz_users, run_schemathesis, server_env, write_auth_file
+from tests.servers import gunicorn
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "5"))
+
+
+def server_database_url() -> str:
+    """The pytest database, for a server in another process."""
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    return f"mysql://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 3306}/{s['NAME']}"
+
+
+def test_bounded_fuzz_run(transactional_db, tmp_path):
+    alice, bob = users = fuzz_users()
+    auth_file = write_auth_file(tmp_path / "auth.json", users)
+    with gunicorn(server_env(server_database_url()), settings="stackpro.settings.test", workers=2) as base:
+        result = run_schemathesis(
+            base, auth_file, max_examples=MAX_EXAMPLES, deterministic=True, report_dir=tmp_path / "report"
+        )
+        crossings = [cross_user_pass(base, alice, bob), cross_user_pass(base, bob, alice)]
+    summary = result.summary()
+    assert result.exit_code == 0, result.output[-6000:]
+    assert summary["failures"] == [] and summary["errors"] == [], summary
+    assert summary["operations_tested"] == summary["operations_total"] > 0, summary  # every operation covered
+    assert summary["requests"] >= summary["operations_total"]
+    assert [v for c in crossings for v in c.violations] == []
+
+
+def test_the_harness_passes_scoped_objects_and_catches_a_leak(transactional_db, tmp_path):
+    alice, bob = users = fuzz_users()
+    owners = {u.name: u for u in users}
+    from django.contrib.auth import get_user_model
+
+    for name, count in (("alice", 2), ("bob", 1)):  # objects to reach before any fuzzing
+        owner = get_user_model().objects.get(email=owners[name].email)
+        for n in range(count):
+            Notification.objects.create(user=owner, category="product", title=f"{name} {n}")
+    auth_file = write_auth_file(tmp_path / "auth.json", users)
+    with gunicorn(server_env(server_database_url()), settings="tests.fuzz.demo_settings", workers=2) as base:
+        clean = run_schemathesis(
+            base,
+            auth_file,
+            max_examples=MAX_EXAMPLES,
+            deterministic=True,
+            report_dir=tmp_path / "clean",
+            extra_args=["--include-path-regex", "test-fuzz"],
+        )
+        scoped = cross_user_pass(base, alice, bob)
+    assert clean.exit_code == 0, clean.output[-6000:]
+    assert clean.summary()["operations_tested"] == 6, clean.summary()  # list, create, get, put, patch, delete
+    assert clean.report["phases"]["stateful"]["status"] == "success", clean.report["phases"]
+    assert len(scoped.objects) >= 2 and scoped.probes >= 8 and scoped.violations == [], scoped
+
+    leaky_env = server_env(server_database_url(), {"FUZZ_DEMO_LEAKY": "1"})
+    with gunicorn(leaky_env, settings="tests.fuzz.demo_settings", workers=2) as base:
+        leaky = cross_user_pass(base, alice, bob)
+    assert any(v.startswith("GET /api/v1/test-fuzz/leaky-notes/") for v in leaky.violations), leaky
+    # Bob's probes (PUT, PATCH, DELETE included) changed nothing of alice's.
+    assert Notification.objects.filter(user__email=alice.email, title__startswith="alice").count() == 2
