@@ -237,3 +237,35 @@ class IdempotencyMiddleware:
         else:
             release(record)
         return response
+
+
+def document_idempotency_key(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the optional header and its 409 on authenticated POSTs."""
+    methods = {m.lower() for m in _setting("IDEMPOTENCY_METHODS", ["POST"])}
+    prefixes = tuple(_setting("IDEMPOTENCY_PATH_PREFIXES", ["/api/"]))
+    excluded = [re.compile(p) for p in _setting("IDEMPOTENCY_EXCLUDED_PATHS", [])]
+    parameter = {
+        "in": "header",
+        "name": HEADER,
+        "required": False,
+        "description": "Makes a retry safe: a repeat with the same key and body within 24 hours returns the "
+        "first response (with `Idempotent-Replayed: true`) without doing the work again. Keys are per user.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x20-\x7e]+$"},
+    }
+    conflict = {
+        "description": "`idempotency_key_reused` (the key was used with another request) or "
+        "`idempotency_key_in_progress` (the first request with this key is still running).",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith(prefixes) or any(p.search(path) for p in excluded):
+            continue
+        for method, operation in operations.items():
+            security = operation.get("security") or []
+            if method not in methods or not security or {} in security:
+                continue  # anonymous callers are not covered
+            params = operation.setdefault("parameters", [])
+            if not any(p.get("name") == HEADER and p.get("in") == "header" for p in params):
+                params.append(parameter)
+            operation.setdefault("responses", {}).setdefault("409", conflict)
+    return result

@@ -364,3 +364,7 @@ CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 # When the broker cannot take a task: "inline" runs it in the request, "refuse" answers 503.
 TASK_BROKER_DOWN = env("TASK_BROKER_DOWN", default="inline")
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "core.idempotency.document_idempotency_key",
+]
