@@ -60,6 +60,16 @@ def server_env(database_url: str, extra: dict[str, str] | None = None) -> dict[s
     return {**env, **(extra or {})}
 
 
+def pytest_database_url() -> str:
+    """The database pytest set up (after ``django_db_setup``), as a URL for a server in another process."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    return f"mysql://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 3306}/{s['NAME']}"
+
+
 def fuzz_users(password: str = "fuzz-password-0123456789") -> list[FuzzUser]:
     """Create (or reuse) alice and bob in the current Django database and mint their access tokens."""
     from django.contrib.auth import get_user_model

@@ -8,10 +8,16 @@ checks the harness itself on throwaway resources: a scoped one passes, a leaky o
 import os
 
 import pytest
-from django.db import connection
 
 from notifications.models import Notification
-from tests.fuzz.harness import cross_user_pass, fuzz_users, run_schemathesis, server_env, write_auth_file
+from tests.fuzz.harness import (
+    cross_user_pass,
+    fuzz_users,
+    pytest_database_url,
+    run_schemathesis,
+    server_env,
+    write_auth_file,
+)
 from tests.servers import gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -19,18 +25,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "5"))
 
 
-def server_database_url() -> str:
-    """The pytest database, for a server in another process."""
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    return f"mysql://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 3306}/{s['NAME']}"
-
-
 def test_bounded_fuzz_run(transactional_db, tmp_path):
     alice, bob = users = fuzz_users()
     auth_file = write_auth_file(tmp_path / "auth.json", users)
-    with gunicorn(server_env(server_database_url()), settings="stackpro.settings.test", workers=2) as base:
+    with gunicorn(server_env(pytest_database_url()), settings="stackpro.settings.test", workers=2) as base:
         result = run_schemathesis(
             base, auth_file, max_examples=MAX_EXAMPLES, deterministic=True, report_dir=tmp_path / "report"
         )
@@ -53,7 +51,7 @@ def test_the_harness_passes_scoped_objects_and_catches_a_leak(transactional_db, 
         for n in range(count):
             Notification.objects.create(user=owner, category="product", title=f"{name} {n}")
     auth_file = write_auth_file(tmp_path / "auth.json", users)
-    with gunicorn(server_env(server_database_url()), settings="tests.fuzz.demo_settings", workers=2) as base:
+    with gunicorn(server_env(pytest_database_url()), settings="tests.fuzz.demo_settings", workers=2) as base:
         clean = run_schemathesis(
             base,
             auth_file,
@@ -68,7 +66,7 @@ def test_the_harness_passes_scoped_objects_and_catches_a_leak(transactional_db, 
     assert clean.report["phases"]["stateful"]["status"] == "success", clean.report["phases"]
     assert len(scoped.objects) >= 2 and scoped.probes >= 8 and scoped.violations == [], scoped
 
-    leaky_env = server_env(server_database_url(), {"FUZZ_DEMO_LEAKY": "1"})
+    leaky_env = server_env(pytest_database_url(), {"FUZZ_DEMO_LEAKY": "1"})
     with gunicorn(leaky_env, settings="tests.fuzz.demo_settings", workers=2) as base:
         leaky = cross_user_pass(base, alice, bob)
     assert any(v.startswith("GET /api/v1/test-fuzz/leaky-notes/") for v in leaky.violations), leaky

@@ -18,6 +18,7 @@ from core.tasks import ResilientTask, TaskQueueUnavailable, enqueue
 from core.testing import assert_api_error
 from core.testing.tcp_proxy import FaultyProxy
 from core.throttling import hit
+from tests.fuzz.harness import pytest_database_url
 from tests.servers import free_port, gunicorn, http
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -106,6 +107,7 @@ def test_server_with_redis_refusing_and_hanging_keeps_serving_then_recovers(djan
         "REDIS_URL": f"redis://127.0.0.1:{proxy.port}{target.path or '/0'}",
         "CACHE_KEY_PREFIX": f"resilience-{proxy.port}",
         "CACHE_CIRCUIT_BREAKER_SECONDS": "1",
+        "DATABASE_URL": pytest_database_url(),  # readiness checks the database too
     }
     try:
         with gunicorn(env, settings="tests.resilience.fault_settings") as base:
