@@ -11,6 +11,7 @@ import pytest
 
 from notifications.models import Notification
 from tests.fuzz.harness import (
+    PHASES,
     cross_user_pass,
     fuzz_users,
     pytest_database_url,
@@ -23,6 +24,7 @@ from tests.servers import gunicorn
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "5"))
+PHASES = os.environ.get("FUZZ_PHASES", PHASES)  # e.g. "fuzzing,stateful" if coverage gets too slow for CI
 
 
 def test_bounded_fuzz_run(transactional_db, tmp_path):
@@ -30,10 +32,16 @@ def test_bounded_fuzz_run(transactional_db, tmp_path):
     auth_file = write_auth_file(tmp_path / "auth.json", users)
     with gunicorn(server_env(pytest_database_url()), settings="stackpro.settings.test", workers=2) as base:
         result = run_schemathesis(
-            base, auth_file, max_examples=MAX_EXAMPLES, deterministic=True, report_dir=tmp_path / "report"
+            base,
+            auth_file,
+            max_examples=MAX_EXAMPLES,
+            phases=PHASES,
+            deterministic=True,
+            report_dir=tmp_path / "report",
         )
         crossings = [cross_user_pass(base, alice, bob), cross_user_pass(base, bob, alice)]
     summary = result.summary()
+    print("bounded fuzz run:", summary)
     assert result.exit_code == 0, result.output[-6000:]
     assert summary["failures"] == [] and summary["errors"] == [], summary
     assert summary["operations_tested"] == summary["operations_total"] > 0, summary  # every operation covered
@@ -61,6 +69,7 @@ def test_the_harness_passes_scoped_objects_and_catches_a_leak(transactional_db, 
             extra_args=["--include-path-regex", "test-fuzz"],
         )
         scoped = cross_user_pass(base, alice, bob)
+    print("harness self-test:", clean.summary(), "cross-user probes:", scoped.probes, "objects:", len(scoped.objects))
     assert clean.exit_code == 0, clean.output[-6000:]
     assert clean.summary()["operations_tested"] == 6, clean.summary()  # list, create, get, put, patch, delete
     assert clean.report["phases"]["stateful"]["status"] == "success", clean.report["phases"]
