@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 def test_flush_expired_tokens_removes_only_expired(user):
     RefreshToken.for_user(user)
     RefreshToken.for_user(user)
-    OutstandingToken.objects.filter(pk=OutstandingToken.objects.first().pk).update(expires_at=timezone.now() - timedelta(days=1))
+    OutstandingToken.objects.filter(pk=OutstandingToken.objects.first().pk).update(
+        expires_at=timezone.now() - timedelta(days=1)
+    )
     assert flush_expired_tokens() == 1
     assert OutstandingToken.objects.count() == 1
 
