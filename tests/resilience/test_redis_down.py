@@ -124,8 +124,18 @@ def test_server_with_redis_refusing_and_hanging_keeps_serving_then_recovers(djan
                     status, _, body = http("GET", cached, timeout=10)
                     timings.append(time.monotonic() - started)
                     assert status == 200 and body == {"cached_hits": 0}, (mode, status, body)
+                if mode == FaultyProxy.HANG:
+                    # Once the breaker period (1 s here) is over, one request tries a fresh connection
+                    # into the hang and waits for the socket timeout; the next ones skip Redis again.
+                    time.sleep(1.2)  # the breaker runs in the server process: no clock to travel there
+                    for _ in range(3):
+                        started = time.monotonic()
+                        status, _, body = http("GET", cached, timeout=10)
+                        timings.append(time.monotonic() - started)
+                        assert status == 200 and body == {"cached_hits": 0}, (mode, status, body)
+                print(mode, "request times (s):", [round(t, 3) for t in timings])
                 # At most one request per breaker period waits for Redis's socket timeout.
-                assert max(timings) < 3.5 and sorted(timings)[2] < 0.5, (mode, timings)
+                assert max(timings) < 3.5 and sorted(timings)[len(timings) // 2] < 0.5, (mode, timings)
                 status, headers, body = http("GET", f"{base}/api/v1/health/ready/", timeout=10)
                 assert status == 503 and body["checks"]["cache"] == "unavailable", (mode, body)
                 assert int(headers["Retry-After"]) > 0

@@ -77,3 +77,11 @@ def test_the_checker_reports_a_route_without_tests():
             covers_route("demo:detail", "admin")
     finally:
         route_matrix._COVERAGE.pop("demo:detail", None)
+
+
+@pytest.mark.urls("tests.fuzz.urls")
+def test_a_new_route_without_permission_tests_fails_the_check():
+    """As a new app's routes would: the throwaway notes routes declare nothing, so they are reported."""
+    route_matrix.import_all_test_modules()
+    missing = missing_cases(list(walk_routes()))
+    assert missing == {"notes": list(CASES), "note": list(CASES)}
