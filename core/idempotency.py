@@ -100,7 +100,7 @@ def claim(*, scope: str, key: str, fingerprint: str, method: str, path: str) -> 
     lock_seconds = float(_setting("IDEMPOTENCY_LOCK_SECONDS", 60))
     wait_until = time.monotonic() + float(_setting("IDEMPOTENCY_WAIT_SECONDS", 2.0))
     hashed = key_hash(key)
-    while True:
+    for _attempt in range(1000):  # bounded: each pass either answers, waits 50 ms or retries a race
         now = timezone.now()
         try:
             with transaction.atomic():  # a savepoint when already inside a transaction
@@ -141,6 +141,7 @@ def claim(*, scope: str, key: str, fingerprint: str, method: str, path: str) -> 
         if time.monotonic() >= wait_until:
             return IN_PROGRESS, existing
         time.sleep(0.05)
+    return IN_PROGRESS, None
 
 
 def release(record: IdempotencyRecord) -> None:
