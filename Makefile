@@ -63,3 +63,7 @@ beat: install
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .mypy_cache .test-db-*.sqlite3 .test-media build
+
+# Fuzz the whole API from its OpenAPI schema (schemathesis, all phases, two users): see docs/reliability.md.
+fuzz: install-dev
+	$(PY) bench/fuzz/run_fuzz.py $(FUZZ_ARGS)

@@ -1,8 +1,9 @@
-"""Abstract base models: UUID public ids and timestamps."""
+"""Abstract base models (UUID public ids, timestamps) and core's one table, the idempotency record."""
 
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 
 class UUIDModel(models.Model):
@@ -18,3 +19,36 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a request sent with an ``Idempotency-Key`` (see core/idempotency.py).
+
+    A row is claimed (unique scope + key hash) before the view runs, with no response yet; the
+    response is stored when the view answers below 500, or the row is deleted so a retry runs again.
+    The key is stored hashed for the unique index: MariaDB's default collation is case-insensitive
+    and "abc" and "ABC" are two keys.
+    """
+
+    scope = models.CharField(max_length=80, help_text="Whose key: 'user:<id>'.")
+    key_hash = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and body.")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty while in progress.")
+    response_body = models.BinaryField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    locked_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key_hash"], name="core_idempotency_scope_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.response_status is None

@@ -31,3 +31,28 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
         except (TypeError, ValueError):
             return 0
         return min(max(value, 0), MAX_OFFSET)
+
+    def get_schema_operation_parameters(self, view: object) -> list[dict]:
+        """Document what is accepted: any value, since a bad one falls back instead of failing.
+
+        Declaring plain integers made every list "accept a schema-violating request" (``?offset=null``
+        answers 200) in the schemathesis run.
+        """
+        lenient = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]}
+        return [
+            {
+                "name": self.limit_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Page size, 1 to {self.max_limit} (default {self.default_limit}); "
+                "any other value means the default.",
+                "schema": lenient,
+            },
+            {
+                "name": self.offset_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Index of the first result (default 0); any other value means 0.",
+                "schema": lenient,
+            },
+        ]

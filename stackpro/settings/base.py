@@ -454,3 +454,34 @@ PROJECTS_MULTIPART_MAX_BYTES = env.int("PROJECTS_MULTIPART_MAX_BYTES", default=4
 # Pending direct uploads older than this are deleted by projects.jobs.cleanup_stale_uploads.
 PROJECTS_STALE_UPLOAD_AGE_SECONDS = env.int("PROJECTS_STALE_UPLOAD_AGE_SECONDS", default=6 * 3600)
 PROJECTS_INVITATION_TTL_HOURS = env.int("PROJECTS_INVITATION_TTL_HOURS", default=168)
+
+# Resilience: safe retries (Idempotency-Key), a cache that degrades when Redis is down, bounded
+# task publishing. See docs/reliability.md.
+# ---------------------------------------------------------------------------------------------
+# Last, so it sits next to the view: replays still get the request id and security headers.
+MIDDLEWARE = [*MIDDLEWARE, "core.idempotency.IdempotencyMiddleware"]
+IDEMPOTENCY_METHODS = ["POST"]
+IDEMPOTENCY_PATH_PREFIXES = ["/api/"]
+IDEMPOTENCY_EXCLUDED_PATHS: list[str] = []  # regexes of paths the middleware leaves alone
+IDEMPOTENCY_SCOPE_RESOLVER = "core.idempotency.jwt_user_scope"
+IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=2.0)
+IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
+CORS_EXPOSE_HEADERS = [*CORS_EXPOSE_HEADERS, "Idempotent-Replayed"]
+
+if REDIS_URL:
+    # Reads miss, writes are dropped and throttles let requests through while Redis is down; a
+    # circuit breaker stops every call from waiting for the socket timeout (core/cache.py).
+    CACHES["default"]["BACKEND"] = "core.cache.ResilientRedisCache"
+    CACHES["default"]["OPTIONS"]["CIRCUIT_BREAKER_SECONDS"] = env.int("CACHE_CIRCUIT_BREAKER_SECONDS", default=5)
+    # Bounded waits on a dead or hanging broker (publishing only; see core/tasks.py).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# When the broker cannot take a task: "inline" runs it in the request, "refuse" answers 503.
+TASK_BROKER_DOWN = env("TASK_BROKER_DOWN", default="inline")
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "core.idempotency.document_idempotency_key",
+]

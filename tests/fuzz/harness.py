@@ -1,0 +1,334 @@
+"""Fuzz the whole API from its OpenAPI schema with two users, and check neither reaches the other's objects.
+
+Used by ``make fuzz`` (bench/fuzz/run_fuzz.py: fresh database, every phase, many examples) and by the
+bounded CI test (tests/fuzz/test_fuzz_bounded.py: the pytest database, fixed seed, few examples).
+
+1. ``fuzz_users``: two users (alice, bob) and their credentials. Today they are made in the database
+   and given minted JWTs, because register/login do not exist yet. Once accounts' login lands, pass
+   ``login_path="/api/v1/auth/login/"`` to ``write_auth_file``: schemathesis then logs each user in
+   itself (WFC ``loginEndpointAuth``) and refreshes tokens when they expire.
+2. ``run_schemathesis``: the schemathesis CLI against a running server, all phases (examples,
+   coverage, fuzzing, stateful), all checks — including its ``object_level_authorization`` check,
+   which replays one user's reads of their own objects as the other user (the WFC file lists both).
+3. ``cross_user_pass``: our own second look at object-level authorization, covering writes too.
+   It harvests every object alice can reach (list operations, then the detail/sub-resource
+   operations under them), then sends each of those requests — GET, PUT, PATCH, DELETE, POST — as
+   bob and expects 404 ``not_found``; afterwards alice still reads her objects unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.servers import http
+
+SCHEMA_PATH = "/api/schema/?format=json"
+PHASES = "examples,coverage,fuzzing,stateful"
+# Operations left out of fuzzing (regex on "METHOD /path"), each with a reason. Keep it short.
+EXCLUDED_OPERATIONS: dict[str, str] = {}
+# What another tenant may get back when it names an object that is not theirs.
+CROSS_USER_STATUSES = {404}
+_ID_KEYS = ("id", "uuid", "pk")
+
+
+@dataclass
+class FuzzUser:
+    name: str
+    email: str
+    password: str
+    token: str
+
+
+def server_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment of the server under fuzz: the given database, no throttling in the way, long tokens."""
+    env = {
+        "DATABASE_URL": database_url,
+        "THROTTLE_USER": "1000000/min",
+        "THROTTLE_ANON": "1000000/min",
+        "JWT_ACCESS_MINUTES": "240",
+        "API_DOCS_ACCESS": "public",
+        "CACHE_KEY_PREFIX": f"fuzz-{os.getpid()}",
+    }
+    return {**env, **(extra or {})}
+
+
+def pytest_database_url() -> str:
+    """The database pytest set up (after ``django_db_setup``), as a URL for a server in another process."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    return f"mysql://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 3306}/{s['NAME']}"
+
+
+def fuzz_users(password: str = "fuzz-password-0123456789") -> list[FuzzUser]:
+    """Create (or reuse) alice and bob in the current Django database and mint their access tokens."""
+    from django.contrib.auth import get_user_model
+    from django.test.utils import override_settings
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    User = get_user_model()
+    users = []
+    for name in ("alice", "bob"):
+        email = f"{name}@fuzz.stackpro.test"
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, password=password, name=name.title(), email_verified=True)
+        with override_settings():  # tokens as the server reads them (same SIMPLE_JWT settings module)
+            token = str(AccessToken.for_user(user))
+        users.append(FuzzUser(name=name, email=email, password=password, token=token))
+    return users
+
+
+def write_auth_file(path: Path, users: list[FuzzUser], *, login_path: str | None = None) -> Path:
+    """A Web Fuzzing Commons auth document listing both users (schemathesis ``--auth-wfc``)."""
+    entries: list[dict[str, Any]] = []
+    for user in users:
+        if login_path:
+            entries.append(
+                {
+                    "name": user.name,
+                    "loginEndpointAuth": {
+                        "endpoint": login_path,
+                        "verb": "POST",
+                        "contentType": "application/json",
+                        "payloadUserPwd": {
+                            "username": user.email,
+                            "usernameField": "email",
+                            "password": user.password,
+                            "passwordField": "password",
+                        },
+                        "token": {
+                            "extractFrom": "body",
+                            "extractSelector": "/access",
+                            "sendIn": "header",
+                            "sendName": "Authorization",
+                            "sendTemplate": "Bearer {token}",
+                        },
+                    },
+                }
+            )
+        else:
+            entries.append(
+                {"name": user.name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {user.token}"}]}
+            )
+    path.write_text(json.dumps({"schemaVersion": "0.1.0", "auth": entries}, indent=2))
+    return path
+
+
+@dataclass
+class FuzzResult:
+    exit_code: int
+    report: dict[str, Any]
+    requests: int
+    output: str
+    report_dir: Path
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        return list(self.report.get("failures", []))
+
+    def summary(self) -> dict[str, Any]:
+        operations = self.report.get("operations", {})
+        cases = self.report.get("test_cases", {})
+        return {
+            "exit_code": self.exit_code,
+            "operations_tested": operations.get("tested"),
+            "operations_total": operations.get("total"),
+            "test_cases": cases.get("generated"),
+            "requests": self.requests,
+            "failures": [(f.get("title"), f.get("count"), f.get("operations")) for f in self.failures],
+            "errors": self.report.get("errors", []),
+            "phases": {k: v.get("status") for k, v in self.report.get("phases", {}).items()},
+            "seconds": self.report.get("running_time"),
+        }
+
+
+def run_schemathesis(
+    base_url: str,
+    auth_file: Path,
+    *,
+    max_examples: int,
+    seed: int | None = None,
+    deterministic: bool = False,
+    phases: str = PHASES,
+    max_time: int | None = None,
+    workers: int = 1,
+    report_dir: Path | None = None,
+    extra_args: list[str] | None = None,
+) -> FuzzResult:
+    """Run the schemathesis CLI against ``base_url``; return its exit code, JSON report and request count."""
+    report_dir = report_dir or Path(tempfile.mkdtemp(prefix="fuzz-report-"))
+    report_dir.mkdir(parents=True, exist_ok=True)
+    args = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        f"{base_url}{SCHEMA_PATH}",
+        "--url",
+        base_url,
+        "--auth-wfc",
+        str(auth_file),
+        "--phases",
+        phases,
+        "--checks",
+        "all",
+        "--max-examples",
+        str(max_examples),
+        "--workers",
+        str(workers),
+        "--request-timeout",
+        "10",
+        "--report",
+        "json,har,junit",
+        "--report-json-path",
+        str(report_dir / "report.json"),
+        "--report-har-path",
+        str(report_dir / "requests.har"),
+        "--report-junit-path",
+        str(report_dir / "junit.xml"),
+        "--no-color",
+        "--suppress-health-check",
+        "all",
+    ]
+    if deterministic:
+        args += ["--generation-deterministic"]  # the same cases every run (implies no example database)
+    else:
+        args += ["--generation-database", "none"]
+        if seed is not None:
+            args += ["--seed", str(seed)]
+    if max_time:
+        args += ["--max-time", str(max_time)]
+    for pattern in EXCLUDED_OPERATIONS:
+        args += ["--exclude-name-regex", pattern]
+    args += extra_args or []
+    # cwd: schemathesis keeps its crash cache in ./.schemathesis/ — inside the report, not the repository.
+    completed = subprocess.run(args, cwd=report_dir, capture_output=True, text=True, timeout=3600)  # noqa: S603
+    report = _read_json(report_dir / "report.json")
+    har = _read_json(report_dir / "requests.har")
+    requests = len(har.get("log", {}).get("entries", [])) if har else 0
+    return FuzzResult(completed.returncode, report, requests, completed.stdout + completed.stderr, report_dir)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+# ------------------------------------------------------------------------------------------------
+# Cross-user pass
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class CrossUserResult:
+    objects: list[str] = field(default_factory=list)  # alice's concrete URLs harvested
+    probes: int = 0
+    violations: list[str] = field(default_factory=list)
+
+
+def _ids(body: Any) -> list[str]:
+    """Ids of the objects in a list page ({results: [...]}) or a bare list, or of one object."""
+    items = body.get("results") if isinstance(body, dict) and "results" in body else body
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list):
+        return []
+    return [str(item[k]) for item in items if isinstance(item, dict) for k in _ID_KEYS if k in item][:3]
+
+
+def _templates(schema: dict[str, Any]) -> dict[str, set[str]]:
+    prefix = ""
+    servers = schema.get("servers") or []
+    if servers and servers[0].get("url", "").startswith("/"):
+        prefix = servers[0]["url"].rstrip("/")
+    return {
+        prefix + path: {m.upper() for m in ops if m.lower() in {"get", "put", "patch", "delete", "post"}}
+        for path, ops in schema.get("paths", {}).items()
+    }
+
+
+def cross_user_pass(
+    base_url: str, owner: FuzzUser, peer: FuzzUser, *, max_depth: int = 3, exclude: str | None = None
+) -> CrossUserResult:
+    """Everything ``owner`` reaches under a path parameter must be a 404 for ``peer`` (reads and writes).
+
+    ``exclude``: a regex of path templates to leave out.
+    """
+    result = CrossUserResult()
+    _, _, schema = http("GET", f"{base_url}{SCHEMA_PATH}")
+    templates = {t: m for t, m in _templates(schema).items() if not (exclude and re.search(exclude, t))}
+    as_owner = {"Authorization": f"Bearer {owner.token}"}
+    as_peer = {"Authorization": f"Bearer {peer.token}"}
+    param = re.compile(r"\{[^}]+\}")
+
+    # Harvest: concrete URLs the owner can reach, filling one path parameter at a time with ids the
+    # owner saw in the collection before it: projects/ → projects/{id}/ → projects/{id}/files/{id}/ …
+    known: dict[str, list[str]] = {}  # concrete collection path → ids the owner sees there
+    concrete: dict[str, str] = {}  # concrete object URL → its template
+    partial = {t: t for t in templates if param.search(t)}  # partially filled → original template
+
+    def gettable(path: str) -> bool:
+        return any("GET" in methods and _same_shape(path, t) for t, methods in templates.items())
+
+    for _ in range(max_depth + 1):
+        prefixes = {p[: param.search(p).start()] for p in partial}
+        to_visit = {t for t in templates if not param.search(t) and "GET" in templates[t]} | prefixes
+        for path in sorted(to_visit - set(known)):
+            known[path] = []
+            if gettable(path):
+                status, _, body = http("GET", f"{base_url}{path}", headers=as_owner)
+                if status == 200:
+                    known[path] = _ids(body)
+        filled_now: dict[str, str] = {}
+        for template, original in partial.items():
+            match = param.search(template)
+            assert match is not None
+            for object_id in known.get(template[: match.start()], []):
+                filled = template[: match.start()] + object_id + template[match.end() :]
+                if param.search(filled):
+                    filled_now[filled] = original
+                else:
+                    concrete[filled] = original
+        partial = filled_now
+        if not partial:
+            break
+
+    # Keep the URLs the owner really reaches, with what the owner sees there.
+    before: dict[str, Any] = {}
+    for url, template in concrete.items():
+        if "GET" in templates[template]:
+            status, _, body = http("GET", f"{base_url}{url}", headers=as_owner)
+            if status == 200:
+                before[url] = body
+                result.objects.append(url)
+
+    # Probe as the peer: reads first, then writes (which must change nothing).
+    for url, template in concrete.items():
+        for method in ("GET", "PUT", "PATCH", "POST", "DELETE"):
+            if method not in templates[template]:
+                continue
+            body = {} if method in {"PUT", "PATCH", "POST"} else None
+            status, _, answer = http(method, f"{base_url}{url}", body=body, headers=as_peer)
+            result.probes += 1
+            if status not in CROSS_USER_STATUSES:
+                result.violations.append(f"{method} {url} as {peer.name}: {status} {str(answer)[:200]}")
+    for url, seen in before.items():
+        status, _, body = http("GET", f"{base_url}{url}", headers=as_owner)
+        if status != 200 or body != seen:
+            result.violations.append(f"{owner.name}'s {url} changed after {peer.name}'s probes: {status}")
+    return result
+
+
+def _same_shape(concrete_path: str, template: str) -> bool:
+    pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+    return re.match(pattern, concrete_path) is not None
