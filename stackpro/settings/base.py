@@ -343,6 +343,8 @@ LOGGING = {
 # ---------------------------------------------------------------------------------------------
 IS_LAMBDA = bool(env("AWS_LAMBDA_FUNCTION_NAME", default=""))
 METRICS_EMF = env.bool("METRICS_EMF", default=IS_LAMBDA)
+# Per-route/model/task metric dimensions: each one is a billed custom metric (see core/metrics.py).
+METRICS_DETAILED = env.bool("METRICS_DETAILED", default=False)
 CELERY_SQS_QUEUE_URL = env("CELERY_SQS_QUEUE_URL", default="")
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 if CELERY_BROKER_URL.startswith("sqs://"):

@@ -41,8 +41,14 @@ def test_each_request_prints_a_latency_record_with_its_route(api_client, setting
     assert_valid_emf(record)
     assert record["Service"] == "api" and record["Route"] == "api/v1/health/"
     assert record["status"] == 200 and record["method"] == "GET" and record["request_id"] == "req-123"
-    assert record["Latency"] >= 0 and record["Requests"] == 1 and record["Errors"] == 0 and record["ClientErrors"] == 0
-    assert record["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Service"], ["Service", "Route"]]
+    assert record["Latency"] >= 0 and record["Errors"] == 0 and record["ClientErrors"] == 0
+    # The route is a property by default (no per-route metric bill); METRICS_DETAILED makes it a dimension.
+    assert record["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Service"]]
+    settings.METRICS_DETAILED = True
+    api_client.get("/api/v1/health/")
+    (detailed,) = emf_lines(capsys.readouterr().out)
+    assert_valid_emf(detailed)
+    assert detailed["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Service"], ["Service", "Route"]]
 
 
 def test_client_and_server_errors_are_counted(api_client, settings, capsys):
@@ -98,7 +104,25 @@ def test_domain_helpers_emit_valid_records(settings, capsys):
         "claude-sonnet-4-5", 1200, 300, 0.0081, "u1",
     )  # fmt: skip
     assert (webhook["Source"], webhook["WebhookFailures"], webhook["event_type"]) == ("stripe", 1, "invoice.paid")
-    assert (work["Service"], work["Name"], work["Runs"], work["Failures"]) == ("task", "x.y", 1, 0)
+    assert (work["Service"], work["Name"], work["Duration"], work["Failures"]) == ("task", "x.y", 3.5, 0)
+
+
+def test_the_default_metric_set_stays_small(settings, capsys):
+    """Each metric name x dimension set is billed: keep the default catalogue at a dozen."""
+    settings.METRICS_EMF = True
+    metrics.record_request(method="GET", route="a/", status=200, latency_ms=1)
+    metrics.record_ai_usage(model="m", input_tokens=1, output_tokens=1, cost_usd=0)
+    metrics.record_webhook(source="stripe", event_type="x", ok=True, latency_ms=1)
+    metrics.record_work(kind="task", name="t", ok=True, duration_ms=1)
+    metrics.record_work(kind="job", name="j", ok=True, duration_ms=1)
+    billed = {
+        (record["Service"], metric["Name"], tuple(dims))
+        for record in emf_lines(capsys.readouterr().out)
+        for directive in record["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+        for dims in directive["Dimensions"]
+    }
+    assert len(billed) == 12
 
 
 def test_properties_cannot_shadow_dimensions_or_values():
