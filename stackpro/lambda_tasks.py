@@ -174,7 +174,12 @@ def run_scheduled(name: str) -> Any:
 
 def _job_entry_point(name: str) -> Callable[..., Any]:
     def entry_point(event: Any = None, context: Any = None) -> Any:
-        return run_scheduled(name)
+        try:
+            return run_scheduled(name)
+        except TypeError as exc:
+            # Zappa retries a function that raises TypeError with fewer arguments (it takes it for a
+            # signature mismatch): the job would run three times. Make it an ordinary failure.
+            raise RuntimeError(f"job {name} failed: {exc!r}") from exc
 
     entry_point.__name__ = entry_point.__qualname__ = name
     entry_point.__doc__ = f"Scheduled event entry point: runs {get_job(name).path}."

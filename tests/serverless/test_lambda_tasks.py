@@ -152,6 +152,25 @@ def boom() -> int:
     raise RuntimeError("job failed")
 
 
+RUNS: list[int] = []
+
+
+def type_error_job() -> int:
+    RUNS.append(1)
+    raise TypeError("a bug inside the job")
+
+
+def test_a_type_error_inside_a_job_is_not_retried_by_zappas_signature_probing(monkeypatch):
+    from zappa.handler import LambdaHandler
+
+    monkeypatch.setitem(JOBS_BY_NAME, "buggy", Job("buggy", f"{__name__}.type_error_job", "rate(1 day)"))
+    entry_point = lambda_tasks._job_entry_point("buggy")
+    RUNS.clear()
+    with pytest.raises(RuntimeError, match="a bug inside the job"):
+        LambdaHandler.run_function(entry_point, {}, None)
+    assert RUNS == [1]
+
+
 def test_scheduled_entry_points_run_the_job_and_let_failures_fail(user, settings, capsys, monkeypatch):
     from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
     from rest_framework_simplejwt.tokens import RefreshToken
