@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .schedule import SCHEDULE, get_job, run_job
@@ -96,7 +96,7 @@ def _expired(headers: dict[str, Any]) -> bool:
     except (TypeError, ValueError):
         return False
     if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, timezone.utc)
+        moment = moment.replace(tzinfo=UTC)  # Celery writes UTC
     return moment < timezone.now()
 
 

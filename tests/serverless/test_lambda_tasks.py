@@ -105,6 +105,14 @@ def test_unknown_tasks_and_garbage_are_failures_not_crashes(queue):
     ]
 
 
+def test_naive_and_aware_expiry_times_are_read_as_utc():
+    past, future = timezone.now() - timedelta(minutes=1), timezone.now() + timedelta(minutes=1)
+    assert lambda_tasks._expired({"expires": past.replace(tzinfo=None).isoformat()})
+    assert lambda_tasks._expired({"expires": past.isoformat()})
+    assert not lambda_tasks._expired({"expires": future.replace(tzinfo=None).isoformat()})
+    assert not lambda_tasks._expired({"expires": None}) and not lambda_tasks._expired({"expires": "soon"})
+
+
 def test_plain_json_bodies_and_expired_tasks(queue):
     sqs, url, arn, publisher = queue
     publisher.send_task("tests.serverless.record", args=[1], expires=timezone.now() - timedelta(minutes=1))
