@@ -68,7 +68,9 @@ beat: install
 DEPLOY_VENV ?= build/deploy-venv
 PACKAGE ?= build/stackpro-$(STAGE).zip
 
+# Rebuilt from scratch when the requirements change: the prebuild makes its site-packages sourceless.
 $(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/base.txt requirements/deploy.txt
+	rm -rf $(DEPLOY_VENV)
 	$(PYTHON) -m venv $(DEPLOY_VENV)
 	$(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/deploy.txt
 	touch $@
@@ -78,7 +80,7 @@ deploy-venv: $(DEPLOY_VENV)/.stackpro-deploy-venv
 # Builds the Lambda zip offline (no AWS credentials) and prints its size.
 package: deploy-venv
 	@mkdir -p $(dir $(PACKAGE))
-	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) PATH=$(abspath $(DEPLOY_VENV))/bin:$$PATH \
+	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) PATH=$(abspath $(DEPLOY_VENV))/bin:$$PATH PYTHONDONTWRITEBYTECODE=1 \
 		$(DEPLOY_VENV)/bin/zappa package $(STAGE) -o $(PACKAGE)
 	@$(DEPLOY_VENV)/bin/python -c "import os, sys, zipfile; p = sys.argv[1]; z = zipfile.ZipFile(p); \
 		u = sum(i.file_size for i in z.infolist()); \

@@ -9,8 +9,10 @@ and run with ``python -I -S -B`` (only the package and the runtime's boto3/botoc
 bytecode written, as /var/task is read-only). Variants:
 
 - ``prebuilt``: the package as built (hash-based .pyc from deploy/prebuild.py);
-- ``no-bytecode``: the same tree without any ``__pycache__`` — what a Zappa package without the
-  prebuild costs (its timestamp .pyc are stale against 1980 mtimes, so Python recompiles all the same).
+- ``no-bytecode``: the same tree with sources instead of bytecode (the sourceless site-packages
+  modules get their ``.py`` back from the dev venv, same pinned versions) and no ``.pyc`` at all —
+  what a Zappa package without the prebuild costs (its timestamp .pyc are stale against 1980 mtimes,
+  so Python recompiles everything all the same).
 
 The database is a SQLite file migrated by the packaged-handler test (build/pkgtest/*/lambda.sqlite3)
 or given with --db; the request is ``GET /api/schema/`` with a staff token (the one authenticated
@@ -148,6 +150,15 @@ def main() -> None:
         write_settings(prebuilt, copy)
         bare = work / "no-bytecode"
         shutil.copytree(prebuilt, bare, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        dev_site = Path(sys.prefix) / "lib" / "python3.11" / "site-packages"
+        for legacy in prebuilt.rglob("*.pyc"):
+            relative = legacy.relative_to(prebuilt)
+            if "__pycache__" in relative.parts or (prebuilt / relative.with_suffix(".py")).exists():
+                continue
+            source = dev_site / relative.with_suffix(".py")
+            if not source.exists():
+                sys.exit(f"no source for {relative} in {dev_site}: run with the project's .venv")
+            shutil.copy(source, bare / relative.with_suffix(".py"))
         pycs = sum(1 for _ in prebuilt.rglob("*.pyc"))
         print(
             f"zip: {args.zip} ({Path(args.zip).stat().st_size / 1e6:.1f} MB), {pycs} .pyc files; median of {args.runs} runs"
