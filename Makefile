@@ -8,7 +8,7 @@ STAGE ?= dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-mysql package load fuzz clean
+.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-mysql package deploy-venv deploy migrate-remote cold-start load fuzz clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,44 @@ worker: install
 
 beat: install
 	$(VENV)/bin/celery -A stackpro beat --loglevel=INFO
+
+# ------------------------------------------------------------------------------------------------
+# AWS Lambda (Zappa). The package is built from a venv holding only requirements/deploy.txt, so no
+# dev tool ends up in the zip and the prebuild script may compile its site-packages (see deploy/).
+# ------------------------------------------------------------------------------------------------
+DEPLOY_VENV ?= build/deploy-venv
+PACKAGE ?= build/stackpro-$(STAGE).zip
+
+# Rebuilt from scratch when the requirements change: the prebuild makes its site-packages sourceless.
+$(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/base.txt requirements/deploy.txt
+	rm -rf $(DEPLOY_VENV)
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/deploy.txt
+	touch $@
+
+deploy-venv: $(DEPLOY_VENV)/.stackpro-deploy-venv
+
+# Builds the Lambda zip offline (no AWS credentials) and prints its size.
+package: deploy-venv
+	@mkdir -p $(dir $(PACKAGE))
+	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) PATH=$(abspath $(DEPLOY_VENV))/bin:$$PATH PYTHONDONTWRITEBYTECODE=1 \
+		$(DEPLOY_VENV)/bin/zappa package $(STAGE) -o $(PACKAGE)
+	@$(DEPLOY_VENV)/bin/python -c "import os, sys, zipfile; p = sys.argv[1]; z = zipfile.ZipFile(p); \
+		u = sum(i.file_size for i in z.infolist()); \
+		print(f'{p}: {os.path.getsize(p) / 1e6:.1f} MB zipped, {u / 1e6:.1f} MB unzipped, {len(z.infolist())} files')" $(PACKAGE)
+
+# First deploy / update of a stage (needs AWS credentials; CI does this from .github/workflows).
+deploy: deploy-venv
+	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) PATH=$(abspath $(DEPLOY_VENV))/bin:$$PATH \
+		$(DEPLOY_VENV)/bin/zappa update $(STAGE) || $(DEPLOY_VENV)/bin/zappa deploy $(STAGE)
+	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) $(DEPLOY_VENV)/bin/zappa manage $(STAGE) migrate
+
+migrate-remote: deploy-venv
+	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) $(DEPLOY_VENV)/bin/zappa manage $(STAGE) migrate
+
+# Cold start of the WSGI app in a fresh interpreter (import + first authenticated request).
+cold-start: install
+	$(PY) bench/cold_start.py
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .mypy_cache .test-db-*.sqlite3 .test-media build

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from . import metrics
 from .context import request_id_var, user_id_var
 
 request_logger = logging.getLogger("stackpro.request")
@@ -18,7 +19,11 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class RequestIdMiddleware:
-    """Accept a sane ``X-Request-ID`` or make one; return it; log one line per request."""
+    """Accept a sane ``X-Request-ID`` or make one; return it; log one line per request.
+
+    With ``METRICS_EMF`` on (Lambda), each request also prints one CloudWatch EMF line (latency,
+    4xx/5xx counts by route pattern; see core/metrics.py).
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -50,6 +55,15 @@ class RequestIdMiddleware:
                     "latency_ms": latency_ms,
                 },
             )
+            if metrics.enabled():
+                match = getattr(request, "resolver_match", None)
+                metrics.record_request(
+                    method=request.method or "-",
+                    route=(match.route if match is not None and match.route else "unmatched"),
+                    status=response.status_code,
+                    latency_ms=latency_ms,
+                    properties={"path": request.path, "request_id": request_id, "user_id": user_id_var.get()},
+                )
             return response
         finally:
             request_id_var.reset(rid_token)

@@ -1,11 +1,26 @@
-"""The Celery application: tasks are discovered in every installed app's ``tasks.py``."""
+"""The Celery application: tasks are discovered in every installed app's ``tasks.py``.
+
+The beat schedule comes from ``stackpro/schedule.py`` (the same list Zappa's ``events`` come from):
+each entry runs ``stackpro.run_scheduled_job`` with a job name, so the job itself stays a plain
+function that a Lambda scheduled event can call just as well.
+"""
 
 import os
+from typing import Any
 
 from celery import Celery
+
+from .schedule import beat_schedule, run_job
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stackpro.settings.local")
 
 app = Celery("stackpro")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.beat_schedule = beat_schedule()
 app.autodiscover_tasks()
+
+
+@app.task(name="stackpro.run_scheduled_job", ignore_result=True)
+def run_scheduled_job(name: str) -> Any:
+    """Run one job of stackpro/schedule.py by name (jobs are idempotent: a late or repeated run is safe)."""
+    return run_job(name)

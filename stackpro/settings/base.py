@@ -485,3 +485,27 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "core.idempotency.document_idempotency_key",
 ]
+
+# Serverless (AWS Lambda via Zappa): Celery publishes to SQS, stackpro/lambda_tasks.py runs the
+# messages; CloudWatch EMF metric lines (core/metrics.py). See docs/serverless.md.
+# ---------------------------------------------------------------------------------------------
+IS_LAMBDA = bool(env("AWS_LAMBDA_FUNCTION_NAME", default=""))
+METRICS_EMF = env.bool("METRICS_EMF", default=IS_LAMBDA)
+# Per-route/model/task metric dimensions: each one is a billed custom metric (see core/metrics.py).
+METRICS_DETAILED = env.bool("METRICS_DETAILED", default=False)
+CELERY_SQS_QUEUE_URL = env("CELERY_SQS_QUEUE_URL", default="")
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+if CELERY_BROKER_URL.startswith("sqs://"):
+    # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/sqs.html
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "region": env("CELERY_SQS_REGION", default=env("AWS_REGION", default="us-east-1")),
+        "queue_name_prefix": env("CELERY_SQS_QUEUE_PREFIX", default=""),
+        # Longer than the Lambda timeout, so a message is not redelivered while its task still runs.
+        "visibility_timeout": env.int("CELERY_SQS_VISIBILITY_TIMEOUT", default=180),
+        "wait_time_seconds": 0,
+    }
+    if CELERY_SQS_QUEUE_URL:
+        # A predefined queue: no ListQueues/CreateQueue calls (and no IAM permission for them).
+        CELERY_BROKER_TRANSPORT_OPTIONS["predefined_queues"] = {
+            CELERY_TASK_DEFAULT_QUEUE: {"url": CELERY_SQS_QUEUE_URL}
+        }

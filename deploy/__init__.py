@@ -1,0 +1,1 @@
+"""Deployment tooling (not shipped in the Lambda package)."""

@@ -1,0 +1,149 @@
+"""Zappa ``prebuild_script``: compile hash-based bytecode so a Lambda cold start does not recompile.
+
+Zappa stamps every zip entry 1980-01-01, so the usual timestamp-checked ``.pyc`` files look stale
+on Lambda and Python recompiles every module it imports on each cold start (and cannot even cache
+the result: /var/task is read-only). Hash-based ``.pyc`` (PEP 552) do not depend on mtimes:
+
+- our own code gets *checked* hashes: Python hashes the source and recompiles if it changed, so a
+  stale ``__pycache__`` can never ship outdated code;
+- site-packages get *sourceless* bytecode: a legacy ``module.pyc`` (unchecked hash) replaces each
+  ``module.py`` except ``__init__.py``, and no ``__pycache__`` remains, which saves ~9 MB zipped;
+  Python imports the ``.pyc`` directly. The price: tracebacks inside dependencies show no source
+  lines. ``boto3``, ``botocore``, ``s3transfer`` (left out of the zip: the runtime provides them)
+  and ``zappa`` (whose ``handler.py`` Zappa copies) keep their sources with unchecked-hash
+  ``__pycache__``. Migrations folders keep their sources (Zappa ships them as ``.py``).
+  This rewrites the venv, so it happens only in a venv carrying the ``.stackpro-deploy-venv`` marker
+  (``make deploy-venv`` creates it); in any other venv the dependencies are left alone.
+
+Run it by hand with ``python -m deploy.prebuild``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import py_compile
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_PACKAGES = ("core", "accounts", "notifications", "billing", "projects", "assistant", "stackpro")
+DEPLOY_VENV_MARKER = ".stackpro-deploy-venv"
+RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer"}
+# Kept as sources with hash-based __pycache__: the runtime's SDK, and Zappa (it copies handler.py).
+KEEP_SOURCES = RUNTIME_PROVIDED | {"zappa"}
+
+_FLAGS = {
+    py_compile.PycInvalidationMode.CHECKED_HASH: 0b11,
+    py_compile.PycInvalidationMode.UNCHECKED_HASH: 0b01,
+}
+
+
+def _up_to_date(source: Path, mode: py_compile.PycInvalidationMode) -> bool:
+    cached = Path(importlib.util.cache_from_source(str(source)))
+    try:
+        header = cached.read_bytes()[:16]
+    except OSError:
+        return False
+    if len(header) < 16 or header[:4] != importlib.util.MAGIC_NUMBER:
+        return False
+    if int.from_bytes(header[4:8], "little") != _FLAGS[mode]:
+        return False
+    return header[8:16] == importlib.util.source_hash(source.read_bytes())
+
+
+def compile_sourceless(site_packages: Path) -> tuple[int, int]:
+    """Legacy ``x.pyc`` beside every ``x.py`` (newer than it), and no ``__pycache__``; returns counts."""
+    import shutil
+
+    mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
+    compiled = fresh = 0
+    for top in sorted(site_packages.iterdir()):
+        if top.name in KEEP_SOURCES or top.name.endswith((".dist-info", ".egg-info")):
+            continue
+        paths = [top] if top.is_file() else [Path(d) for d, _, _ in os.walk(top)]
+        for directory in paths:
+            if directory.name == "__pycache__":
+                shutil.rmtree(directory, ignore_errors=True)
+                continue
+            if directory.is_file():
+                sources = [directory] if directory.suffix == ".py" else []
+            elif directory.name == "migrations":
+                continue
+            else:
+                sources = [p for p in directory.iterdir() if p.suffix == ".py" and p.is_file()]
+            for source in sources:
+                legacy = source.with_suffix(".pyc")
+                if _legacy_up_to_date(source, legacy):
+                    fresh += 1
+                else:
+                    try:
+                        py_compile.compile(
+                            str(source), cfile=str(legacy), doraise=True, invalidation_mode=mode, quiet=2
+                        )
+                        compiled += 1
+                    except (py_compile.PyCompileError, OSError, ValueError):
+                        continue  # not Python 3 (data files some packages ship): leave it alone
+                # Zappa drops a .py only when its .pyc is newer, but copies files without their
+                # times: remove the source instead. __init__.py stays (Zappa adds an *empty* one
+                # to a package folder without it); Python then uses that source, a small cost.
+                if source.name != "__init__.py":
+                    source.unlink()
+    return compiled, fresh
+
+
+def _legacy_up_to_date(source: Path, legacy: Path) -> bool:
+    try:
+        header = legacy.read_bytes()[:16]
+        if legacy.stat().st_mtime <= source.stat().st_mtime:
+            return False
+    except OSError:
+        return False
+    return (
+        header[:4] == importlib.util.MAGIC_NUMBER
+        and int.from_bytes(header[4:8], "little") == _FLAGS[py_compile.PycInvalidationMode.UNCHECKED_HASH]
+        and header[8:16] == importlib.util.source_hash(source.read_bytes())
+    )
+
+
+def compile_tree(root: Path, mode: py_compile.PycInvalidationMode) -> tuple[int, int]:
+    """Compile every .py under root; returns (compiled, already up to date). Syntax errors are skipped."""
+    compiled = fresh = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        for filename in filenames:
+            if not filename.endswith(".py"):
+                continue
+            source = Path(dirpath) / filename
+            if _up_to_date(source, mode):
+                fresh += 1
+                continue
+            try:
+                py_compile.compile(str(source), doraise=True, invalidation_mode=mode, quiet=2)
+                compiled += 1
+            except (py_compile.PyCompileError, OSError, ValueError):
+                pass  # e.g. Python 2 files some packages ship as data: Python will never import them
+    return compiled, fresh
+
+
+def compile_bytecode() -> None:
+    started = time.perf_counter()
+    for package in PROJECT_PACKAGES:
+        compile_tree(ROOT / package, py_compile.PycInvalidationMode.CHECKED_HASH)
+    venv = Path(os.environ.get("VIRTUAL_ENV") or sys.prefix)
+    site_packages = Path(sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"])
+    if (venv / DEPLOY_VENV_MARKER).exists():
+        compiled, fresh = compile_sourceless(site_packages)
+        for name in KEEP_SOURCES:
+            if (site_packages / name).is_dir():
+                compile_tree(site_packages / name, py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        what = f"site-packages (sourceless): {compiled} compiled, {fresh} up to date"
+    else:
+        what = f"site-packages left alone ({venv} is not a deploy venv: no {DEPLOY_VENV_MARKER})"
+    print(f"prebuild: hash-based bytecode for our code; {what} ({time.perf_counter() - started:.1f}s)")
+
+
+if __name__ == "__main__":
+    compile_bytecode()

@@ -1,0 +1,57 @@
+"""The CI/CD workflow parses, tests on every push with MariaDB and Redis, and deploys the right stages."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from tests.servers import ROOT
+
+WORKFLOW = ROOT / ".github" / "workflows" / "ci-deploy.yml"
+
+
+def load():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    # YAML 1.1 reads the bare key `on` as True.
+    workflow["on"] = workflow.pop(True, workflow.get("on"))
+    return workflow
+
+
+def test_tests_run_on_every_push_against_mariadb_and_redis():
+    workflow = load()
+    assert workflow["on"]["push"]["branches"] == ["**"]
+    test = workflow["jobs"]["test"]
+    assert {"mariadb", "redis"} <= set(test["services"])
+    assert test["env"]["DATABASE_URL"].startswith("mysql://")
+    assert test["env"]["REDIS_URL"].startswith("redis://")
+    commands = " ".join(step.get("run", "") for step in test["steps"])
+    assert "make test" in commands and "make lint" in commands
+
+
+def test_develop_deploys_dev_and_main_deploys_prod_after_the_tests():
+    deploy = load()["jobs"]["deploy"]
+    assert deploy["needs"] == "test"
+    assert "refs/heads/develop" in deploy["if"] and "refs/heads/main" in deploy["if"]
+    stage = deploy["env"]["STAGE"]
+    assert stage == "${{ github.ref == 'refs/heads/main' && 'prod' || 'dev' }}"
+    zappa_stages = set(json.loads((ROOT / "zappa_settings.json").read_text())) - {"base"}
+    assert zappa_stages == {"dev", "prod"}
+    runs = [step.get("run", "") for step in deploy["steps"]]
+    update = next(i for i, run in enumerate(runs) if 'zappa update "$STAGE"' in run)
+    migrate = next(i for i, run in enumerate(runs) if 'zappa manage "$STAGE" migrate' in run)
+    mapping = next(i for i, run in enumerate(runs) if "ReportBatchItemFailures" in run)
+    assert update < migrate < mapping
+
+
+def test_deploy_credentials_come_from_an_oidc_role():
+    deploy = load()["jobs"]["deploy"]
+    assert deploy["permissions"]["id-token"] == "write"
+    aws = next(
+        step
+        for step in deploy["steps"]
+        if str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials")
+    )
+    assert "role-to-assume" in aws["with"] and "aws-access-key-id" not in aws["with"]
+    assert "AWS_DEPLOY_ROLE_ARN_PROD" in aws["with"]["role-to-assume"]
+    assert "secrets." not in WORKFLOW.read_text()
