@@ -62,6 +62,18 @@ SCHEDULE: tuple[Job, ...] = (
         "cron(30 4 * * ? *)",
         "Delete read notifications past the retention age.",
     ),
+    Job(
+        "requeue_stalled_deliveries",
+        "notifications.jobs.requeue_stalled_deliveries",
+        "rate(10 minutes)",
+        "Re-queue emails whose send task never ran or whose worker died.",
+    ),
+    Job(
+        "purge_idempotency_keys",
+        "core.jobs.purge_idempotency_keys",
+        "cron(50 3 * * ? *)",
+        "Delete Idempotency-Key records past their 24 h life.",
+    ),
 )
 
 JOBS_BY_NAME: dict[str, Job] = {job.name: job for job in SCHEDULE}

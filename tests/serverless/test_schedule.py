@@ -33,6 +33,8 @@ def test_the_schedule_names_every_contract_job_once():
             "notifications.jobs.send_daily_digests",
             "notifications.jobs.send_weekly_digests",
             "notifications.jobs.purge_old_notifications",
+            "notifications.jobs.requeue_stalled_deliveries",
+            "core.jobs.purge_idempotency_keys",
         ]
     )
     assert len(JOBS_BY_NAME) == len(SCHEDULE)
