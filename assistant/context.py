@@ -9,8 +9,6 @@ Contract
   user=)``, which raises ``core.errors.NotFound`` for a project that does not exist *and* for one the
   user is not a member of (same 404, so ids cannot be probed). That error propagates unchanged:
   another tenant's project never reaches a prompt.
-- While the projects app has no selector (it is built on another branch), every project id is
-  ``NotFound``: no project conversation can be created and nothing leaks.
 - The returned ``ProjectContext`` holds the project's name, description, member count, the list of
   its files, the text of small text files (``ASSISTANT_PROJECT_FILE_MAX_BYTES`` each, read through
   the storage backend), and ``content_version``: a string that changes whenever any of that
@@ -19,9 +17,8 @@ Contract
 ``project_ensure_readable(*, project_id, user)`` is the cheap check used when a conversation is
 created (no file reads).
 
-Wiring: ``_context_from_project`` is the only function that reads the projects app's models. The
-attribute names it uses are assumptions to confirm when the projects branch is merged (see
-docs/assistant.md, "Project context").
+``_context_from_project`` is the only function that reads the projects app: members, ready files
+(``projects.selectors.file_list``) and, for small text files, their content from storage.
 """
 
 from __future__ import annotations
@@ -29,14 +26,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
+from django.core.files.storage import default_storage
 
-from core.errors import NotFound
+from projects.selectors import file_list, project_get_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +41,6 @@ TEXT_EXTENSIONS = (
     ".txt", ".md", ".rst", ".csv", ".json", ".yaml", ".yml", ".toml", ".ini", ".py", ".js", ".ts",
     ".tsx", ".jsx", ".html", ".css", ".sql", ".sh", ".xml", ".go", ".rs", ".java", ".rb", ".php",
 )  # fmt: skip
-
-PROJECT_NOT_FOUND = "Project not found."
 
 
 @dataclass(frozen=True)
@@ -72,22 +66,8 @@ def is_text_file(name: str, content_type: str) -> bool:
     return lowered.startswith(TEXT_CONTENT_TYPES) or name.lower().endswith(TEXT_EXTENSIONS)
 
 
-def _project_selector() -> Callable[..., Any] | None:
-    """``projects.selectors.project_get_for_user`` when the projects app provides it, else None."""
-    if not apps.is_installed("projects"):
-        return None
-    try:
-        from projects import selectors  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return getattr(selectors, "project_get_for_user", None)
-
-
 def _get_project(*, project_id: uuid.UUID, user: Any) -> Any:
-    selector = _project_selector()
-    if selector is None:
-        raise NotFound(PROJECT_NOT_FOUND)
-    return selector(project_id=project_id, user=user)  # raises NotFound for non-members
+    return project_get_for_user(project_id=project_id, user=user)  # raises NotFound for non-members
 
 
 def project_ensure_readable(*, project_id: uuid.UUID, user: Any) -> None:
@@ -103,9 +83,9 @@ def project_context_for(*, project_id: uuid.UUID | None, user: Any) -> ProjectCo
     return _context_from_project(project)
 
 
-def _read_small_text(file_obj: Any, limit: int) -> str | None:
+def _read_small_text(key: str, limit: int) -> str | None:
     try:
-        with file_obj.open("rb") as handle:
+        with default_storage.open(key, "rb") as handle:
             raw = handle.read(limit + 1)
     except Exception as exc:  # noqa: BLE001 — a missing object must not break the chat
         logger.warning("could not read project file for assistant context: %s", exc)
@@ -115,33 +95,24 @@ def _read_small_text(file_obj: Any, limit: int) -> str | None:
     return raw.decode("utf-8", errors="replace")
 
 
-def _context_from_project(project: Any) -> ProjectContext:  # pragma: no cover — wired after the merge
-    """Build the context from a projects.Project. Assumed shape (confirm at merge):
-    ``project.name``, ``project.description``, ``project.memberships`` (or ``members``) manager,
-    ``project.files`` manager of rows with ``name``, ``size`` (bytes), ``content_type``, ``file``
-    (a FieldFile) and ``updated_at``; ``project.updated_at``.
-    """
+def _context_from_project(project: Any) -> ProjectContext:
+    """Build the context from a ``projects.Project`` the user may read: its ready files only, text
+    read through the storage backend for small text files."""
     limit = settings.ASSISTANT_PROJECT_FILE_MAX_BYTES
-    members = getattr(project, "memberships", None) or getattr(project, "members", None)
-    member_count = members.count() if members is not None else 0
+    member_count = project.memberships.count()
     files: list[ProjectFile] = []
     version = hashlib.sha256(f"{project.pk}|{project.name}|{project.description}".encode())
-    file_manager = getattr(project, "files", None)
-    rows = list(file_manager.all().order_by("name")) if file_manager is not None else []
-    for row in rows:
-        name = str(getattr(row, "name", "") or getattr(getattr(row, "file", None), "name", ""))
-        size = int(getattr(row, "size", 0) or getattr(row, "size_bytes", 0) or 0)
-        content_type = str(getattr(row, "content_type", "") or "")
+    for row in file_list(project=project, ordering="name"):
         text = None
-        if size <= limit and is_text_file(name, content_type) and getattr(row, "file", None):
-            text = _read_small_text(row.file, limit)
-        files.append(ProjectFile(name=name, size_bytes=size, content_type=content_type, text=text))
-        version.update(f"|{row.pk}:{size}:{getattr(row, 'updated_at', '')}".encode())
-    version.update(f"|members:{member_count}|{getattr(project, 'updated_at', '')}".encode())
+        if row.size <= limit and is_text_file(row.name, row.content_type):
+            text = _read_small_text(row.key, limit)
+        files.append(ProjectFile(name=row.name, size_bytes=row.size, content_type=row.content_type, text=text))
+        version.update(f"|{row.pk}:{row.size}:{row.updated_at.isoformat()}".encode())
+    version.update(f"|members:{member_count}|{project.updated_at.isoformat()}".encode())
     return ProjectContext(
         project_id=project.pk,
-        name=str(project.name),
-        description=str(getattr(project, "description", "") or ""),
+        name=project.name,
+        description=project.description or "",
         member_count=member_count,
         files=tuple(files),
         content_version=version.hexdigest()[:16],

@@ -100,7 +100,7 @@ def test_estimates_are_four_characters_per_token():
 
 
 @pytest.mark.django_db
-def test_project_context_contract_while_projects_has_no_selector(user):
+def test_project_context_contract_for_unknown_projects(user):
     assert project_context_for(project_id=None, user=user) is None
     with pytest.raises(NotFound):
         project_context_for(project_id=uuid.uuid4(), user=user)
