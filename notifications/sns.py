@@ -13,10 +13,6 @@ import re
 import urllib.request
 from typing import Any
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
@@ -26,7 +22,8 @@ _SIGNED_KEYS = {
     "SubscriptionConfirmation": ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"],
     "UnsubscribeConfirmation": ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"],
 }
-_HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}  # noqa: S303 — SNS SignatureVersion 1 is SHA1withRSA
+# SNS SignatureVersion 1 is SHA1withRSA, 2 is SHA256withRSA.
+_HASH_NAMES = {"1": "SHA1", "2": "SHA256"}
 CERT_CACHE_SECONDS = 24 * 3600
 
 
@@ -45,7 +42,21 @@ def string_to_sign(message: dict[str, Any]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _certificate(url: str) -> x509.Certificate:
+def _crypto() -> Any:
+    """The ``cryptography`` primitives, imported on first use: the Lambda package leaves the library
+    out (its wheels need a newer glibc than the python3.11 runtime has), and there a message cannot
+    be verified, so it is refused (fail closed) — see docs/notifications.md."""
+    try:
+        from cryptography import exceptions, x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+    except ImportError as exc:
+        raise SnsVerificationError(f"SNS signatures cannot be checked here (cryptography unavailable: {exc})")
+    return exceptions, x509, hashes, padding
+
+
+def _certificate(url: str) -> Any:
+    _, x509, _, _ = _crypto()
     if not re.match(settings.NOTIFICATIONS_SNS_CERT_URL_REGEX, url or ""):
         raise SnsVerificationError(f"SigningCertURL {url!r} is not an Amazon SNS certificate URL")
     cache_key = "notifications:sns-cert:" + hashlib.sha256(url.encode()).hexdigest()
@@ -73,8 +84,9 @@ def verify(message: dict[str, Any]) -> None:
     allowed_topics = settings.NOTIFICATIONS_SES_TOPIC_ARNS
     if allowed_topics and message.get("TopicArn") not in allowed_topics:
         raise SnsVerificationError(f"unexpected SNS topic {message.get('TopicArn')!r}")
-    algorithm = _HASHES.get(str(message.get("SignatureVersion")))
-    if algorithm is None:
+    exceptions, _, hashes, padding = _crypto()
+    hash_name = _HASH_NAMES.get(str(message.get("SignatureVersion")))
+    if hash_name is None:
         raise SnsVerificationError(f"unsupported SNS SignatureVersion {message.get('SignatureVersion')!r}")
     try:
         signature = base64.b64decode(str(message.get("Signature", "")), validate=True)
@@ -82,6 +94,7 @@ def verify(message: dict[str, Any]) -> None:
         raise SnsVerificationError("malformed SNS signature")
     certificate = _certificate(str(message.get("SigningCertURL", "")))
     try:
-        certificate.public_key().verify(signature, string_to_sign(message), padding.PKCS1v15(), algorithm())  # type: ignore[union-attr,call-arg,arg-type]
-    except (InvalidSignature, TypeError, ValueError):
+        algorithm = getattr(hashes, hash_name)()
+        certificate.public_key().verify(signature, string_to_sign(message), padding.PKCS1v15(), algorithm)
+    except (exceptions.InvalidSignature, TypeError, ValueError):
         raise SnsVerificationError("invalid SNS signature")

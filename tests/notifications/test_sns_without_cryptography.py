@@ -1,0 +1,25 @@
+"""Without the cryptography library (as in the Lambda package) SNS messages are refused, not trusted."""
+
+import sys
+
+import pytest
+
+from notifications import sns
+
+
+def test_verification_fails_closed_without_cryptography(monkeypatch):
+    for name in [m for m in sys.modules if m == "cryptography" or m.startswith("cryptography.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "cryptography", None)  # makes ``import cryptography`` fail
+    message = {
+        "Type": "Notification",
+        "MessageId": "1",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:ses",
+        "Message": "{}",
+        "Timestamp": "2026-11-26T00:00:00Z",
+        "SignatureVersion": "1",
+        "Signature": "AAAA",
+        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem",
+    }
+    with pytest.raises(sns.SnsVerificationError, match="cryptography unavailable"):
+        sns.verify(message)
