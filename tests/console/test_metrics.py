@@ -1,0 +1,110 @@
+"""Dashboard selectors: signups, subscriptions by plan, MRR, failed webhooks and tasks, registry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from djstripe.models import WebhookEventTrigger
+
+from console import metrics, registry
+from console.models import TaskFailure
+from console.services import task_failure_record
+from tests.console import stripe_data
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 3, 31, 15, 0, tzinfo=UTC)
+
+
+def test_signups_per_day_counts_each_utc_day_and_fills_gaps() -> None:
+    for days_ago, n in [(0, 2), (1, 1), (29, 3), (30, 5)]:
+        for _ in range(n):
+            UserFactory(date_joined=NOW - timedelta(days=days_ago, hours=1))
+    series = metrics.signups_per_day(now=NOW)
+    assert len(series) == 30
+    assert series[0] == (NOW.date() - timedelta(days=29), 3)  # 30 days ago is outside the window
+    assert series[-1] == (NOW.date(), 2)
+    assert series[-2] == (NOW.date() - timedelta(days=1), 1)
+    assert sum(v for _, v in series) == 6
+
+
+def test_active_subscriptions_by_plan_and_mrr() -> None:
+    pro, team = stripe_data.product("Pro"), stripe_data.product("Team")
+    stripe_data.subscription(prod=pro, amount=1500)
+    stripe_data.subscription(prod=pro, amount=1500, status="trialing")
+    stripe_data.subscription(prod=team, amount=12000, interval="year", quantity=3)
+    stripe_data.subscription(prod=pro, amount=1500, status="canceled")
+    stripe_data.subscription(amount=1000, currency="eur", nickname="Legacy", interval="week")
+    assert metrics.active_subscriptions_by_plan() == [("Pro", 2), ("Legacy", 1), ("Team", 1)]
+    mrr = dict(metrics.monthly_recurring_revenue())
+    # 2 × 15.00 monthly + 3 × 120.00 yearly / 12
+    assert mrr["USD"] == Decimal("60.00")
+    assert mrr["EUR"] == (Decimal(10) * Decimal(52) / Decimal(12)).quantize(Decimal("0.01"))
+
+
+def test_subscription_figures_take_constant_queries(django_assert_max_num_queries) -> None:
+    products = [stripe_data.product(f"Plan {i}") for i in range(5)]
+    for i in range(30):
+        stripe_data.subscription(prod=products[i % 5])
+    with django_assert_max_num_queries(2):
+        metrics.active_subscriptions_by_plan()
+    with django_assert_max_num_queries(2):
+        metrics.monthly_recurring_revenue()
+
+
+def _trigger(**fields) -> WebhookEventTrigger:
+    return WebhookEventTrigger.objects.create(remote_ip="127.0.0.1", headers={}, body="{}", **fields)
+
+
+def test_failed_webhooks_in_the_last_24_hours() -> None:
+    _trigger(valid=True, processed=True)
+    _trigger(valid=True, processed=False, exception="boom")
+    _trigger(valid=False)
+    old = _trigger(valid=True, processed=False)
+    WebhookEventTrigger.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(hours=25))
+    assert metrics.failed_webhooks_24h() == 2
+
+
+def test_failed_tasks_sum_recorded_failures_and_registered_sources(monkeypatch) -> None:
+    task_failure_record(task="billing.jobs.sync_stripe", error=RuntimeError("stripe down"))
+    old = task_failure_record(task="x", error="old")
+    TaskFailure.objects.filter(pk=old.pk).update(occurred_at=timezone.now() - timedelta(days=2))
+    _trigger(valid=True, processed=False, exception="boom")
+    monkeypatch.setattr(registry, "_failure_sources", dict(registry._failure_sources))
+    registry.register_failure_source("emails", lambda since: 4)
+    rows = dict(metrics.failed_tasks_24h())
+    assert rows == {"recorded tasks": 1, "stripe webhooks": 1, "emails": 4}
+    recorded = TaskFailure.objects.get(task="billing.jobs.sync_stripe")
+    assert recorded.error == "RuntimeError: stripe down"
+
+
+def test_a_failing_celery_task_is_recorded() -> None:
+    from stackpro.celery import app
+
+    @app.task(name="tests.console.explode")
+    def explode() -> None:
+        raise ValueError("kaboom")
+
+    # A worker runs tasks through the same tracer as apply() without propagation (eager mode with
+    # CELERY_TASK_EAGER_PROPAGATES re-raises before Celery sends task_failure).
+    result = explode.apply(throw=False)
+    assert result.failed()
+    failure = TaskFailure.objects.get(task="tests.console.explode")
+    assert "kaboom" in failure.error and "ValueError" in failure.traceback
+
+
+def test_registered_metric_replaces_placeholder_and_errors_are_isolated(monkeypatch, superuser) -> None:
+    monkeypatch.setattr(registry, "_metrics", dict(registry._metrics))
+    registry.register_metric(
+        "ai_tokens_per_day", lambda: [(NOW.date(), 1200)], title="AI tokens per day", kind="series", chart="line"
+    )
+    registry.register_metric("broken", lambda: 1 / 0, title="Broken", kind="value")
+    cards = {c.name: c for c in metrics.dashboard_for(superuser)}
+    assert cards["ai_tokens_per_day"].state == "ok" and cards["ai_tokens_per_day"].chart["type"] == "line"
+    assert cards["broken"].state == "error"
+    assert cards["storage_used"].state == "missing"
+    with pytest.raises(ValueError):
+        registry.register_metric("x", None, title="x", kind="pie")

@@ -1,0 +1,144 @@
+"""The user page: search, panels (plan, usage, auth events, projects), and the staff actions."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.messages import get_messages
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import User
+from core import registry as core_registry
+from tests.console import handlers, stripe_data
+from tests.console.conftest import admin_url
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _handlers(settings):
+    settings.CONSOLE_USER_ACTIONS = handlers.HANDLERS
+    handlers.calls.clear()
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_search_finds_users_by_email_or_name(root_client) -> None:
+    UserFactory(email="ada@lovelace.org", name="Ada Lovelace")
+    UserFactory(email="alan@turing.org", name="Alan Turing")
+    by_email = root_client.get(admin_url("accounts_user_changelist"), {"q": "lovelace.org"}).content.decode()
+    assert "ada@lovelace.org" in by_email and "alan@turing.org" not in by_email
+    by_name = root_client.get(admin_url("accounts_user_changelist"), {"q": "turing"}).content.decode()
+    assert "alan@turing.org" in by_name and "ada@lovelace.org" not in by_name
+
+
+def test_user_page_shows_status_plan_usage_and_subscription(root_client, monkeypatch) -> None:
+    user = UserFactory(email="eve@example.com", email_verified=False)
+    sub = stripe_data.subscription(customer=stripe_data.customer(user), nickname="Pro monthly")
+    monkeypatch.setattr(
+        core_registry, "_usage", {"projects": lambda u: 2, "storage_bytes": lambda u: 150 * 1024 * 1024}
+    )
+    html = root_client.get(admin_url("accounts_user_change", user.pk)).content.decode()
+    assert 'data-panel="status"' in html and "eve@example.com" in html
+    assert "Plan: <strong>Free</strong>" in html
+    assert sub.id in html and "Pro monthly" in html and "active" in html
+    usage = html.split('data-panel="usage"')[1].split("</section>")[0]
+    assert "2\n" in usage or ">2" in usage or " 2 " in usage
+    assert 'value="67"' in usage  # 2 of 3 projects
+    assert 'class="console-bad"' in usage  # 150 MB of 100 MB storage
+    assert "not reported" in usage  # AI tokens: no provider yet
+    assert "Projects owned" in html  # the projects panel placeholder
+    # actions available to a superuser for an unverified, active user
+    for action in ("deactivate", "revoke_sessions", "resend_verification", "resync_billing", "erase"):
+        assert f'data-action="{action}"' in html
+    assert 'data-action="reactivate"' not in html
+
+
+def test_deactivate_revokes_sessions_and_reactivate(root_client) -> None:
+    user = UserFactory()
+    refresh = RefreshToken.for_user(user)
+    response = root_client.post(admin_url("accounts_user_console_action", user.pk, "deactivate"))
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.is_active is False
+    assert BlacklistedToken.objects.filter(token__jti=refresh["jti"]).exists()
+    assert LogEntry.objects.filter(object_id=str(user.pk), change_message="Console action: Deactivate").exists()
+    root_client.post(admin_url("accounts_user_console_action", user.pk, "reactivate"))
+    user.refresh_from_db()
+    assert user.is_active is True
+
+
+def test_revoke_sessions_blacklists_every_outstanding_refresh_token(root_client) -> None:
+    user, other = UserFactory(), UserFactory()
+    for _ in range(3):
+        RefreshToken.for_user(user)
+    RefreshToken.for_user(other)
+    response = root_client.post(admin_url("accounts_user_console_action", user.pk, "revoke_sessions"), follow=True)
+    assert "Revoked 3 session(s)" in " ".join(_messages(response))
+    assert BlacklistedToken.objects.filter(token__user=user).count() == 3
+    assert not BlacklistedToken.objects.filter(token__user=other).exists()
+    assert OutstandingToken.objects.filter(user=user).count() == 3
+
+
+def test_actions_of_apps_not_installed_say_what_is_missing(root_client, settings) -> None:
+    settings.CONSOLE_USER_ACTIONS = {}  # the defaults: accounts/billing services not on this branch
+    user = UserFactory(email_verified=False)
+    response = root_client.post(admin_url("accounts_user_console_action", user.pk, "resync_billing"), follow=True)
+    assert response.status_code == 200
+    (message,) = _messages(response)
+    assert "billing.services.resync_customer is not available" in message
+
+
+def test_resend_verification_and_resync_call_the_owning_services(root_client) -> None:
+    user = UserFactory(email_verified=False)
+    response = root_client.post(admin_url("accounts_user_console_action", user.pk, "resend_verification"), follow=True)
+    assert f"Verification email sent to {user.email}." in _messages(response)
+    root_client.post(admin_url("accounts_user_console_action", user.pk, "resync_billing"))
+    assert handlers.calls == [("resend_verification", user.pk), ("resync_billing", user.pk)]
+
+
+def test_a_failing_service_is_reported_not_a_500(root_client, settings) -> None:
+    settings.CONSOLE_USER_ACTIONS = {"resync_billing": "tests.console.handlers.failing"}
+    user = UserFactory()
+    response = root_client.post(admin_url("accounts_user_console_action", user.pk, "resync_billing"), follow=True)
+    assert response.status_code == 200
+    assert "Resync billing from Stripe failed: Stripe is unreachable" in _messages(response)
+
+
+def test_erase_asks_for_confirmation_first(root_client) -> None:
+    user = UserFactory(email="gone@example.com")
+    url = admin_url("accounts_user_console_action", user.pk, "erase")
+    page = root_client.get(url)
+    assert page.status_code == 200 and b"Type the account's email address" in page.content
+    wrong = root_client.post(url, {"confirm_email": "someone@else.com"}, follow=True)
+    assert "Type the account's email address to confirm." in _messages(wrong)
+    assert User.objects.filter(pk=user.pk).exists() and handlers.calls == []
+    done = root_client.post(url, {"confirm_email": "GONE@example.com "}, follow=True)
+    assert "The account gone@example.com was erased." in _messages(done)
+    assert not User.objects.filter(pk=user.pk).exists()
+
+
+def test_actions_need_post_and_a_known_action(root_client) -> None:
+    user = UserFactory()
+    assert root_client.get(admin_url("accounts_user_console_action", user.pk, "deactivate")).status_code == 405
+    assert root_client.post(admin_url("accounts_user_console_action", user.pk, "explode")).status_code == 404
+    assert root_client.post(admin_url("accounts_user_console_action", "not-a-uuid", "deactivate")).status_code == 404
+
+
+def test_staff_can_add_a_user_by_email(root_client) -> None:
+    response = root_client.post(
+        admin_url("accounts_user_add"),
+        {
+            "email": "New@Example.com",
+            "name": "New",
+            "usable_password": "true",
+            "password1": "a-Long-passphrase-42",
+            "password2": "a-Long-passphrase-42",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert User.objects.get(email="new@example.com").check_password("a-Long-passphrase-42")
