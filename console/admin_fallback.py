@@ -36,8 +36,9 @@ def admin_class_for(model: type[models.Model]) -> type[admin.ModelAdmin]:
     fks = [f.name for f in fields if f.many_to_one or f.one_to_one]
     search = [f.name for f in fields if isinstance(f, models.CharField) and not f.choices][:4]
     for f in fields:
-        if (f.many_to_one or f.one_to_one) and f.related_model is not None:
-            if "email" in [rf.name for rf in f.related_model._meta.concrete_fields]:
+        related = f.related_model if (f.many_to_one or f.one_to_one) else None
+        if related is not None and not isinstance(related, str):
+            if "email" in [rf.name for rf in related._meta.concrete_fields]:
                 search.append(f"{f.name}__email")
     filters = [f.name for f in fields if isinstance(f, models.BooleanField) or f.choices][:5]
     dates = [f for f in fields if isinstance(f, models.DateTimeField)]

@@ -23,14 +23,14 @@ User = get_user_model()
 
 
 class ConsoleUserCreationForm(AdminUserCreationForm):
-    class Meta(AdminUserCreationForm.Meta):
+    class Meta(AdminUserCreationForm.Meta):  # type: ignore[name-defined]
         model = User
         fields = ("email", "name")
         field_classes: dict = {}
 
 
 class ConsoleUserChangeForm(UserChangeForm):
-    class Meta(UserChangeForm.Meta):
+    class Meta(UserChangeForm.Meta):  # type: ignore[name-defined]
         model = User
         fields = "__all__"
         field_classes: dict = {}

@@ -28,9 +28,18 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
-def _axis(top: float) -> list[dict]:
+def _axis(top: float, *, integers: bool) -> list[dict]:
+    """Gridlines at 0, half and the top (the half is left out where counts would read "2.5")."""
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
-    return [{"y": round(PAD_TOP + plot_h * (1 - f), 1), "label": _fmt(top * f)} for f in (0.0, 0.5, 1.0)]
+    return [
+        {"y": round(PAD_TOP + plot_h * (1 - f), 1), "label": _fmt(top * f)}
+        for f in (0.0, 0.5, 1.0)
+        if not (integers and top * f != int(top * f))
+    ]
+
+
+def _all_integers(values: list[Any]) -> bool:
+    return all(isinstance(v, int) for v in values)
 
 
 def _x_labels(labels: list[str], xs: list[float]) -> list[dict]:
@@ -44,7 +53,9 @@ def _x_labels(labels: list[str], xs: list[float]) -> list[dict]:
         if n - 1 - keep[-1] < step / 2 and len(keep) > 1:
             keep.pop()
         keep.append(n - 1)
-    return [{"x": round(xs[i], 1), "label": labels[i]} for i in keep]
+    return [
+        {"x": round(xs[i], 1), "label": labels[i], "anchor": "end" if i == n - 1 and n > 1 else "middle"} for i in keep
+    ]
 
 
 def bar_chart(points: list[tuple[str, Any]]) -> dict:
@@ -74,7 +85,7 @@ def bar_chart(points: list[tuple[str, Any]]) -> dict:
         "width": WIDTH,
         "height": HEIGHT,
         "bars": bars,
-        "axis": _axis(top),
+        "axis": _axis(top, integers=_all_integers([v for _, v in points])),
         "x_labels": _x_labels([p[0] for p in points], centers),
         "baseline": PAD_TOP + plot_h,
         "left": PAD_LEFT,
@@ -101,7 +112,7 @@ def line_chart(points: list[tuple[str, Any]]) -> dict:
         "height": HEIGHT,
         "dots": dots,
         "polyline": " ".join(f"{d['x']},{d['y']}" for d in dots),
-        "axis": _axis(top),
+        "axis": _axis(top, integers=_all_integers([v for _, v in points])),
         "x_labels": _x_labels([p[0] for p in points], xs),
         "baseline": PAD_TOP + plot_h,
         "left": PAD_LEFT,

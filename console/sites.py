@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from .forms import ConsoleLoginForm, two_factor_required
 
@@ -27,7 +28,7 @@ class ConsoleAdminSite(admin.AdminSite):
             return bool(is_verified and is_verified())
         return True
 
-    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         from .metrics import dashboard_for
 
         context = {"dashboard": dashboard_for(request.user), **(extra_context or {})}
