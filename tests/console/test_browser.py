@@ -37,6 +37,7 @@ ARGS = [
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [
+    pytest.mark.django_db(transaction=True),  # the live server reads what the test writes
     pytest.mark.browser,
     pytest.mark.slow,
     pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"),
@@ -82,7 +83,7 @@ def _log_in(page: Any, base: str, email: str, otp: str | None = None) -> None:
 
 
 def test_staff_logs_in_with_totp_reads_the_charts_and_revokes_a_users_sessions(
-    transactional_db: None, live_server: Any, settings: Any, page: Any
+    live_server: Any, settings: Any, page: Any
 ) -> None:
     settings.ADMIN_REQUIRE_2FA = True
     member = staff(superuser=True, email="ops@stackpro.test", name="Olive Ops")
@@ -132,7 +133,7 @@ def test_staff_logs_in_with_totp_reads_the_charts_and_revokes_a_users_sessions(
     assert page.csp_violations == []
 
 
-def test_support_member_cannot_reach_billing_actions(transactional_db: None, live_server: Any, page: Any) -> None:
+def test_support_member_cannot_reach_billing_actions(live_server: Any, page: Any) -> None:
     member = staff(groups=("support",), email="sam@stackpro.test", name="Sam Support")
     customer = UserFactory(email="cus@example.com", email_verified=False)
     _log_in(page, live_server.url, member.email)
