@@ -126,6 +126,7 @@ def test_staff_logs_in_with_totp_reads_the_charts_and_revokes_a_users_sessions(
     page.click("text=ada@lovelace.org")
     page.wait_for_selector('[data-panel="usage"]')
     assert "Free" in page.inner_text('[data-panel="plan"]')
+    page.screenshot(path=str(ARTIFACTS / "user.png"), full_page=True)
     page.click('button[data-action="revoke_sessions"]')
     page.wait_for_selector(".messagelist")
     assert "Revoked 2 session(s) of ada@lovelace.org." in page.inner_text(".messagelist")
