@@ -70,6 +70,7 @@ def test_two_factor_required_when_enabled(member, settings) -> None:
     client = Client()
     page = client.get(admin_url("login"))
     assert b'name="otp_token"' in page.content
+    assert b"<style" not in page.content and b" style=" not in page.content  # strict CSP: no inline styles
     no_code = login(client, member.email)
     assert no_code.status_code == 200 and b"Enter the 6-digit code" in no_code.content
     wrong = login(client, member.email, otp_token="000000" if code_for(device) != "000000" else "111111")

@@ -142,3 +142,30 @@ def test_staff_can_add_a_user_by_email(root_client) -> None:
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert User.objects.get(email="new@example.com").check_password("a-Long-passphrase-42")
+
+
+def test_registered_panels_show_and_a_failing_one_does_not_break_the_page(support_client, monkeypatch) -> None:
+    from console import registry
+    from console.registry import Panel
+
+    monkeypatch.setattr(registry, "_user_panels", dict(registry._user_panels))
+    registry.register_user_panel(
+        "projects", lambda u: Panel(title="Projects owned (1)", columns=["name"], rows=[["Apollo"]]), order=40
+    )
+    registry.register_user_panel("broken", lambda u: 1 / 0, order=90)
+    registry.register_user_panel("secret", lambda u: Panel(title="Secret"), permission="console.nobody_has_this")
+    html = support_client.get(admin_url("accounts_user_change", UserFactory().pk)).content.decode()
+    assert "Projects owned (1)" in html and "<td>Apollo</td>" in html
+    assert "This panel failed to load." in html
+    assert "<h2>Secret</h2>" not in html  # support lacks the panel's permission
+
+
+def test_auth_events_panel_is_absent_until_accounts_provides_the_model() -> None:
+    from django.apps import apps
+
+    from console.panels import auth_events_panel
+
+    if apps.all_models["accounts"].get("authevent") is None:
+        assert auth_events_panel(UserFactory()) is None
+    else:  # after the accounts branch lands: the panel reads the user's events
+        assert auth_events_panel(UserFactory()).title == "Recent auth events"
