@@ -1,7 +1,8 @@
 """The user page staff work from: search, profile, plan, usage, auth events, projects, and actions.
 
-Replaces whatever UserAdmin accounts registers (console's admin module is imported last). Actions
-that belong to other apps are resolved by dotted name when clicked (console.services).
+Extends accounts' UserAdmin and re-registers User with it (console's admin module is imported
+last). Each action runs the owning app's service through console.actions, looked up by dotted name
+when clicked (console.services.action_handler).
 """
 
 from __future__ import annotations
@@ -10,30 +11,16 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from accounts.admin import UserAdmin as AccountsUserAdmin
+
 from . import panels, services
 
 User = get_user_model()
-
-
-class ConsoleUserCreationForm(AdminUserCreationForm):
-    class Meta(AdminUserCreationForm.Meta):  # type: ignore[name-defined]
-        model = User
-        fields = ("email", "name")
-        field_classes: dict = {}
-
-
-class ConsoleUserChangeForm(UserChangeForm):
-    class Meta(UserChangeForm.Meta):  # type: ignore[name-defined]
-        model = User
-        fields = "__all__"
-        field_classes: dict = {}
 
 
 # action → (button label, permission, needs confirmation page)
@@ -47,31 +34,16 @@ USER_ACTIONS: dict[str, tuple[str, str, bool]] = {
 }
 
 
-class ConsoleUserAdmin(DjangoUserAdmin):
-    form = ConsoleUserChangeForm
-    add_form = ConsoleUserCreationForm
+class ConsoleUserAdmin(AccountsUserAdmin):
+    """accounts' UserAdmin (forms, fieldsets, bulk actions through its services) plus the console's
+    page: status, plan, usage, auth events, projects and one-click actions per user."""
+
     change_form_template = "console/user_change_form.html"
-    list_display = ("email", "name", "email_verified", "is_active", "is_staff", "date_joined", "last_login")
-    list_filter = ("is_active", "email_verified", "is_staff", "is_superuser", "groups", "date_joined")
-    search_fields = ("email", "name")
-    search_help_text = "Search by email or name"
-    ordering = ("-date_joined",)
+    list_filter = [*AccountsUserAdmin.list_filter, "groups"]
     date_hierarchy = "date_joined"
-    readonly_fields = ("id", "date_joined", "last_login", "updated_at")
+    search_help_text = "Search by email or name"
     list_per_page = 50
     show_full_result_count = False
-    fieldsets = (
-        (None, {"fields": ("id", "email", "password")}),
-        ("Profile", {"fields": ("name",)}),
-        ("State", {"fields": ("is_active", "email_verified", "date_joined", "last_login", "updated_at")}),
-        (
-            "Permissions",
-            {"classes": ("collapse",), "fields": ("is_staff", "is_superuser", "groups", "user_permissions")},
-        ),
-    )
-    add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("email", "name", "usable_password", "password1", "password2")}),
-    )
 
     def get_urls(self) -> list:
         return [
@@ -146,33 +118,20 @@ class ConsoleUserAdmin(DjangoUserAdmin):
 
     def _run(self, request: HttpRequest, user: Any, action: str, label: str, change_url: str) -> HttpResponse:
         email = user.email
-        if action == "erase":  # logged first: afterwards there may be no user left to point at
+        if action == "erase":  # logged first: afterwards there is no user left to point at
             self.log_change(request, user, f"Console action: {label}")
         try:
-            if action in ("deactivate", "reactivate"):
-                services.user_set_active(user=user, active=action == "reactivate")
-                message = f"{email} is now {'active' if user.is_active else 'deactivated (all sessions revoked)'}."
-            elif action == "revoke_sessions":
-                count = services.user_revoke_sessions(user=user)
-                message = f"Revoked {count} session(s) of {email}."
-            else:
-                services.user_run_action(action=action, user=user)
-                message = {
-                    "resend_verification": f"Verification email sent to {email}.",
-                    "resync_billing": f"Billing of {email} resynced from Stripe.",
-                    "erase": f"The account {email} was erased.",
-                }[action]
+            detail = services.user_run_action(action=action, user=user, request=request)
         except services.ActionUnavailable as exc:
             self.message_user(request, f"{label}: {exc}", messages.ERROR)
             return HttpResponseRedirect(change_url)
         except Exception as exc:  # noqa: BLE001 — show staff what failed instead of a 500
             self.message_user(request, f"{label} failed: {exc}", messages.ERROR)
             return HttpResponseRedirect(change_url)
+        self.message_user(request, f"{label} — {email}: {detail or 'done'}.", messages.SUCCESS)
         if action == "erase":
-            self.message_user(request, message, messages.SUCCESS)
             return HttpResponseRedirect(reverse(f"{self.admin_site.name}:accounts_user_changelist"))
         self.log_change(request, user, f"Console action: {label}")
-        self.message_user(request, message, messages.SUCCESS)
         return HttpResponseRedirect(change_url)
 
 

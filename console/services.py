@@ -9,28 +9,26 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .models import TaskFailure
 
 logger = logging.getLogger(__name__)
 
-# Actions carried out by the app that owns the data: looked up by dotted name when a staff member
-# clicks, so the console works (and says what is missing) before those apps land. Each is called
-# with ``user=<User>`` as its only (keyword) argument. Override in settings.CONSOLE_USER_ACTIONS.
+# The user-page actions (console/actions.py), looked up by dotted name when a staff member clicks:
+# a deployment may point one elsewhere with settings.CONSOLE_USER_ACTIONS, and a missing one is
+# reported to staff instead of failing. Each is ``fn(*, user, request) -> str | None``.
 DEFAULT_USER_ACTION_HANDLERS = {
-    "resend_verification": "accounts.services.send_verification_email",
-    "erase": "accounts.services.user_erase",
-    "resync_billing": "billing.services.resync_customer",
+    action: f"console.actions.{action}"
+    for action in ("deactivate", "reactivate", "revoke_sessions", "resend_verification", "resync_billing", "erase")
 }
 
 
 class ActionUnavailable(Exception):
-    """The app that carries out this action does not provide it (yet)."""
+    """The app that carries out this action does not provide it."""
 
     def __init__(self, action: str, dotted: str) -> None:
-        super().__init__(f"{dotted} is not available: this action is not wired up yet.")
+        super().__init__(f"{dotted} is not available: this action is not wired up.")
         self.action = action
         self.dotted = dotted
 
@@ -45,35 +43,15 @@ def action_handler(action: str) -> Callable[..., Any]:
         raise ActionUnavailable(action, dotted)
 
 
-def user_run_action(*, action: str, user: Any) -> Any:
-    """Run another app's user action (resend verification, erase, resync billing)."""
-    return action_handler(action)(user=user)
+def user_run_action(*, action: str, user: Any, request: Any) -> Any:
+    """Run one user-page action through the service that owns it; returns its detail text."""
+    return action_handler(action)(user=user, request=request)
 
 
-def user_revoke_sessions(*, user: Any) -> int:
-    """Blacklist every refresh token the user holds; return how many were newly blacklisted.
-
-    Access tokens stay valid until they expire (JWT_ACCESS_MINUTES): a refresh is what stops.
-    """
-    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-
-    with transaction.atomic():
-        token_ids = list(
-            OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now())
-            .filter(blacklistedtoken__isnull=True)
-            .values_list("id", flat=True)
-        )
-        BlacklistedToken.objects.bulk_create([BlacklistedToken(token_id=i) for i in token_ids], ignore_conflicts=True)
-    return len(token_ids)
-
-
-def user_set_active(*, user: Any, active: bool) -> None:
-    """Deactivate (and sign out everywhere) or reactivate a user."""
-    with transaction.atomic():
-        user.is_active = active
-        user.save(update_fields=["is_active", "updated_at"])
-        if not active:
-            user_revoke_sessions(user=user)
+def user_reactivate(*, user: Any) -> None:
+    """Let a deactivated user log in again (their revoked sessions stay revoked)."""
+    user.is_active = True
+    user.save(update_fields=["is_active", "updated_at"])
 
 
 def task_failure_record(*, task: str, error: BaseException | str, context: dict | None = None) -> TaskFailure | None:

@@ -57,3 +57,7 @@ def billing_client(billing_user: Any) -> Client:
 
 def admin_url(name: str, *args: Any) -> str:
     return reverse(f"admin:{name}", args=args)
+
+
+# Stripe over HTTP (the billing app's fake server) and the plan catalogue its data migration makes.
+from tests.billing.conftest import fake_stripe, plan_catalogue, prices, subscribe  # noqa: E402,F401

@@ -129,7 +129,7 @@ def test_staff_logs_in_with_totp_reads_the_charts_and_revokes_a_users_sessions(
     page.screenshot(path=str(ARTIFACTS / "user.png"), full_page=True)
     page.click('button[data-action="revoke_sessions"]')
     page.wait_for_selector(".messagelist")
-    assert "Revoked 2 session(s) of ada@lovelace.org." in page.inner_text(".messagelist")
+    assert "ada@lovelace.org: 2 session(s) revoked." in page.inner_text(".messagelist")
     assert BlacklistedToken.objects.filter(token__user=ada).count() == 2
     assert page.csp_violations == []
 

@@ -5,22 +5,17 @@ from __future__ import annotations
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from django.core import mail
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.models import User
+from accounts.models import AuthEvent, User
 from core import registry as core_registry
-from tests.console import handlers, stripe_data
+from tests.console import stripe_data
 from tests.console.conftest import admin_url
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _handlers(settings):
-    settings.CONSOLE_USER_ACTIONS = handlers.HANDLERS
-    handlers.calls.clear()
 
 
 def _messages(response) -> list[str]:
@@ -58,15 +53,20 @@ def test_user_page_shows_status_plan_usage_and_subscription(root_client, monkeyp
     assert 'data-action="reactivate"' not in html
 
 
-def test_deactivate_revokes_sessions_and_reactivate(root_client) -> None:
+def test_deactivate_revokes_sessions_and_reactivate(root_client, superuser) -> None:
     user = UserFactory()
     refresh = RefreshToken.for_user(user)
-    response = root_client.post(admin_url("accounts_user_console_action", user.pk, "deactivate"))
-    assert response.status_code == 302
+    response = root_client.post(admin_url("accounts_user_console_action", user.pk, "deactivate"), follow=True)
+    assert f"Deactivate — {user.email}: deactivated; every session revoked." in _messages(response)
     user.refresh_from_db()
     assert user.is_active is False
     assert BlacklistedToken.objects.filter(token__jti=refresh["jti"]).exists()
+    event = AuthEvent.objects.get(user=user, type="deactivated")
+    assert event.data["by"] == str(superuser.pk)
     assert LogEntry.objects.filter(object_id=str(user.pk), change_message="Console action: Deactivate").exists()
+    html = root_client.get(admin_url("accounts_user_change", user.pk)).content.decode()
+    assert 'data-action="reactivate"' in html and 'data-action="deactivate"' not in html
+    assert "deactivated" in html.split('data-panel="recent-auth-events"')[1].split("</section>")[0]
     root_client.post(admin_url("accounts_user_console_action", user.pk, "reactivate"))
     user.refresh_from_db()
     assert user.is_active is True
@@ -78,27 +78,55 @@ def test_revoke_sessions_blacklists_every_outstanding_refresh_token(root_client)
         RefreshToken.for_user(user)
     RefreshToken.for_user(other)
     response = root_client.post(admin_url("accounts_user_console_action", user.pk, "revoke_sessions"), follow=True)
-    assert "Revoked 3 session(s)" in " ".join(_messages(response))
+    assert f"Revoke all sessions — {user.email}: 3 session(s) revoked." in _messages(response)
     assert BlacklistedToken.objects.filter(token__user=user).count() == 3
     assert not BlacklistedToken.objects.filter(token__user=other).exists()
-    assert OutstandingToken.objects.filter(user=user).count() == 3
+    assert AuthEvent.objects.get(user=user, type="tokens_revoked").data["count"] == 3
 
 
-def test_actions_of_apps_not_installed_say_what_is_missing(root_client, settings) -> None:
-    settings.CONSOLE_USER_ACTIONS = {}  # the defaults: accounts/billing services not on this branch
-    user = UserFactory(email_verified=False)
+def test_resend_verification_sends_the_accounts_email(root_client, django_capture_on_commit_callbacks) -> None:
+    user = UserFactory(email_verified=False, email="new@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = root_client.post(
+            admin_url("accounts_user_console_action", user.pk, "resend_verification"), follow=True
+        )
+    assert "Resend verification email — new@example.com: verification email sent." in _messages(response)
+    assert [m.to for m in mail.outbox] == [["new@example.com"]]
+
+
+def test_resync_billing_rereads_the_users_subscription_from_stripe(root_client, fake_stripe, subscribe) -> None:
+    from djstripe.models import Subscription
+
+    user = UserFactory()
+    sub = subscribe(user, "pro")
+    fake_stripe.set_subscription(sub["id"], status="past_due")  # changed at Stripe; the webhook was lost
+    response = root_client.post(admin_url("accounts_user_console_action", user.pk, "resync_billing"), follow=True)
+    (message,) = _messages(response)
+    assert "Resync billing from Stripe" in message and "1 customer(s)" in message and "1 fixed" in message
+    assert Subscription.objects.get(id=sub["id"]).stripe_data["status"] == "past_due"
+    no_customer = UserFactory()
+    response = root_client.post(
+        admin_url("accounts_user_console_action", no_customer.pk, "resync_billing"), follow=True
+    )
+    assert "no Stripe customer: nothing to resync" in _messages(response)[0]
+
+
+def test_resync_billing_reports_stripe_failures(root_client, fake_stripe, subscribe) -> None:
+    user = UserFactory()
+    subscribe(user, "pro")
+    fake_stripe.fail_next(500, times=10)
+    response = root_client.post(admin_url("accounts_user_console_action", user.pk, "resync_billing"), follow=True)
+    (message,) = _messages(response)
+    assert message == "Resync billing from Stripe failed: The payment provider could not process the request."
+
+
+def test_an_action_that_is_not_wired_says_what_is_missing(root_client, settings) -> None:
+    settings.CONSOLE_USER_ACTIONS = {"resync_billing": "billing.services.no_such_service"}
+    user = UserFactory()
     response = root_client.post(admin_url("accounts_user_console_action", user.pk, "resync_billing"), follow=True)
     assert response.status_code == 200
     (message,) = _messages(response)
-    assert "billing.services.resync_customer is not available" in message
-
-
-def test_resend_verification_and_resync_call_the_owning_services(root_client) -> None:
-    user = UserFactory(email_verified=False)
-    response = root_client.post(admin_url("accounts_user_console_action", user.pk, "resend_verification"), follow=True)
-    assert f"Verification email sent to {user.email}." in _messages(response)
-    root_client.post(admin_url("accounts_user_console_action", user.pk, "resync_billing"))
-    assert handlers.calls == [("resend_verification", user.pk), ("resync_billing", user.pk)]
+    assert "billing.services.no_such_service is not available" in message
 
 
 def test_a_failing_service_is_reported_not_a_500(root_client, settings) -> None:
@@ -109,17 +137,19 @@ def test_a_failing_service_is_reported_not_a_500(root_client, settings) -> None:
     assert "Resync billing from Stripe failed: Stripe is unreachable" in _messages(response)
 
 
-def test_erase_asks_for_confirmation_first(root_client) -> None:
+def test_erase_asks_for_confirmation_first(root_client, superuser) -> None:
     user = UserFactory(email="gone@example.com")
     url = admin_url("accounts_user_console_action", user.pk, "erase")
     page = root_client.get(url)
     assert page.status_code == 200 and b"Type the account's email address" in page.content
     wrong = root_client.post(url, {"confirm_email": "someone@else.com"}, follow=True)
     assert "Type the account's email address to confirm." in _messages(wrong)
-    assert User.objects.filter(pk=user.pk).exists() and handlers.calls == []
+    assert User.objects.filter(pk=user.pk).exists()
     done = root_client.post(url, {"confirm_email": "GONE@example.com "}, follow=True)
-    assert "The account gone@example.com was erased." in _messages(done)
+    assert "Erase account — gone@example.com: erased." in _messages(done)
     assert not User.objects.filter(pk=user.pk).exists()
+    deleted = AuthEvent.objects.get(type="account_deleted", data__user_id=str(user.pk))
+    assert deleted.data["by"] == f"staff:{superuser.pk}"
 
 
 def test_actions_need_post_and_a_known_action(root_client) -> None:
