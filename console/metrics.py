@@ -239,6 +239,28 @@ def register_builtin_metrics() -> None:
         link="admin:console_taskfailure_changelist",
     )
     register_failure_source("stripe webhooks", lambda since: failed_webhooks(since=since).count())
+    # Other apps' outboxes and retry queues, read defensively (no import: absent models count 0).
+    register_failure_source(
+        "email deliveries",
+        lambda since: _count("notifications.EmailDelivery", status="failed", created_at__gte=since),
+    )
+    register_failure_source(
+        "stripe erasures",
+        lambda since: _count(
+            "billing.StripeErasure", completed_at__isnull=True, created_at__gte=since, exclude={"last_error": ""}
+        ),
+    )
+
+
+def _count(label: str, *, exclude: dict | None = None, **filters: Any) -> int:
+    """Rows of ``label`` matching ``filters`` (0 when that app or model is not installed)."""
+    from django.apps import apps
+
+    try:
+        model = apps.get_model(label)
+    except LookupError:
+        return 0
+    return model.objects.filter(**filters).exclude(**(exclude or {})).count()
 
 
 @dataclass

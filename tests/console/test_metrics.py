@@ -75,8 +75,15 @@ def test_failed_tasks_sum_recorded_failures_and_registered_sources(monkeypatch) 
     _trigger(valid=True, processed=False, exception="boom")
     monkeypatch.setattr(registry, "_failure_sources", dict(registry._failure_sources))
     registry.register_failure_source("emails", lambda since: 4)
+    from notifications.models import EmailDelivery
+
+    for key, status in (("a", "failed"), ("b", "sent")):
+        EmailDelivery.objects.create(
+            idempotency_key=key, kind="transactional", template="t", to_email="a@example.com", subject="s",
+            text_body="", html_body="", status=status,
+        )  # fmt: skip
     rows = dict(metrics.failed_tasks_24h())
-    assert rows == {"recorded tasks": 1, "stripe webhooks": 1, "emails": 4}
+    assert rows == {"recorded tasks": 1, "stripe webhooks": 1, "email deliveries": 1, "stripe erasures": 0, "emails": 4}
     recorded = TaskFailure.objects.get(task="billing.jobs.sync_stripe")
     assert recorded.error == "RuntimeError: stripe down"
 
