@@ -76,6 +76,37 @@ def signups_per_day(*, days: int = 30, now: datetime | None = None) -> list[tupl
     return [(day, counts.get(day, 0)) for day in _days(days, today)]
 
 
+def _ai_usage_per_day(*, days: int = 30, now: datetime | None = None) -> list[tuple[date, int, Decimal]]:
+    """Tokens (input, output, cache reads and writes) and cost of assistant replies per UTC day."""
+    from django.apps import apps
+    from django.db.models import F, Sum
+
+    Message = apps.get_model("assistant", "Message")
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    start = timezone.make_aware(datetime.combine(today - timedelta(days=days - 1), datetime.min.time()))
+    rows = (
+        Message.objects.filter(created_at__gte=start, role="assistant")
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(
+            tokens=Sum(F("input_tokens") + F("output_tokens") + F("cache_read_tokens") + F("cache_creation_tokens")),
+            cost=Sum("cost_usd"),
+        )
+        .order_by()
+    )
+    by_day = {row["day"]: (int(row["tokens"] or 0), Decimal(row["cost"] or 0)) for row in rows}
+    return [(day, *by_day.get(day, (0, Decimal(0)))) for day in _days(days, today)]
+
+
+def ai_tokens_per_day(*, days: int = 30, now: datetime | None = None) -> list[tuple[date, int]]:
+    return [(day, tokens) for day, tokens, _ in _ai_usage_per_day(days=days, now=now)]
+
+
+def ai_cost_per_day(*, days: int = 30, now: datetime | None = None) -> list[tuple[date, Decimal]]:
+    return [(day, cost.quantize(Decimal("0.0001"))) for day, _, cost in _ai_usage_per_day(days=days, now=now)]
+
+
 def _subscription_model() -> Any:
     from djstripe.models import Subscription
 
@@ -215,12 +246,27 @@ def register_builtin_metrics() -> None:
         order=30,
         help="Active, trialing and past-due subscriptions, each price normalised to a month.",
     )
-    # Owned by other apps: placeholders until they register the real selectors under these names.
-    register_metric(
-        "ai_tokens_per_day", None, title="AI tokens per day", kind="series", chart="line", unit="tokens", order=40
+    # Figures other apps own: read here when their models exist, else placeholders; an app that
+    # registers the same name (in its AppConfig.ready, which runs before console's) keeps its own.
+    has_assistant = _model_exists("assistant.Message")
+    _builtin(
+        "ai_tokens_per_day",
+        ai_tokens_per_day if has_assistant else None,
+        title="AI tokens per day",
+        kind="series",
+        chart="line",
+        unit="tokens",
+        order=40,
     )
-    register_metric("ai_cost_per_day", None, title="AI estimated cost per day", kind="series", unit="USD", order=50)
-    register_metric("storage_used", None, title="Storage used", kind="value", unit="bytes", order=60)
+    _builtin(
+        "ai_cost_per_day",
+        ai_cost_per_day if has_assistant else None,
+        title="AI estimated cost per day",
+        kind="series",
+        unit="USD",
+        order=50,
+    )
+    _builtin("storage_used", None, title="Storage used", kind="value", unit="bytes", order=60)
     register_metric(
         "failed_webhooks_24h",
         failed_webhooks_24h,
@@ -250,6 +296,24 @@ def register_builtin_metrics() -> None:
             "billing.StripeErasure", completed_at__isnull=True, created_at__gte=since, exclude={"last_error": ""}
         ),
     )
+
+
+def _model_exists(label: str) -> bool:
+    from django.apps import apps
+
+    try:
+        apps.get_model(label)
+    except LookupError:
+        return False
+    return True
+
+
+def _builtin(name: str, fn: Any, **kwargs: Any) -> None:
+    """Register a console default unless an app already registered a figure under ``name``."""
+    from .registry import _metrics
+
+    if name not in _metrics or _metrics[name].fn is None:
+        register_metric(name, fn, **kwargs)
 
 
 def _count(label: str, *, exclude: dict | None = None, **filters: Any) -> int:

@@ -115,3 +115,29 @@ def test_registered_metric_replaces_placeholder_and_errors_are_isolated(monkeypa
     assert cards["storage_used"].state == "missing"
     with pytest.raises(ValueError):
         registry.register_metric("x", None, title="x", kind="pie")
+
+
+def test_ai_tokens_and_cost_per_day_from_assistant_replies() -> None:
+    from assistant.models import Conversation, Message
+
+    user = UserFactory()
+    conversation = Conversation.objects.create(user=user)
+    for days_ago, tokens, cost in [(0, 1000, "0.0150"), (0, 500, "0.0075"), (2, 40, "0.0006"), (31, 9999, "1")]:
+        Message.objects.create(
+            conversation=conversation, role="assistant", content="hi", input_tokens=tokens // 2,
+            output_tokens=tokens // 2, cost_usd=Decimal(cost), created_at=NOW - timedelta(days=days_ago),
+        )  # fmt: skip
+    Message.objects.create(conversation=conversation, role="user", content="q", input_tokens=77, created_at=NOW)
+    tokens = metrics.ai_tokens_per_day(now=NOW)
+    cost = metrics.ai_cost_per_day(now=NOW)
+    assert len(tokens) == 30 and tokens[-1] == (NOW.date(), 1500) and tokens[-3] == (NOW.date() - timedelta(days=2), 40)
+    assert sum(v for _, v in tokens) == 1540
+    assert cost[-1] == (NOW.date(), Decimal("0.0225")) and sum(v for _, v in cost) == Decimal("0.0231")
+
+
+def test_an_apps_own_registration_is_not_replaced_by_the_console_default(monkeypatch) -> None:
+    monkeypatch.setattr(registry, "_metrics", {})
+    registry.register_metric("ai_tokens_per_day", lambda: [], title="From the assistant app", kind="series")
+    metrics.register_builtin_metrics()
+    assert registry._metrics["ai_tokens_per_day"].title == "From the assistant app"
+    assert registry._metrics["ai_cost_per_day"].fn is metrics.ai_cost_per_day
