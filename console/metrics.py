@@ -107,6 +107,15 @@ def ai_cost_per_day(*, days: int = 30, now: datetime | None = None) -> list[tupl
     return [(day, cost.quantize(Decimal("0.0001"))) for day, _, cost in _ai_usage_per_day(days=days, now=now)]
 
 
+def storage_used() -> int:
+    """Bytes of every uploaded (ready) project file."""
+    from django.apps import apps
+    from django.db.models import Sum
+
+    File = apps.get_model("projects", "File")
+    return int(File.objects.filter(status="ready").aggregate(total=Sum("size"))["total"] or 0)
+
+
 def _subscription_model() -> Any:
     from djstripe.models import Subscription
 
@@ -266,7 +275,15 @@ def register_builtin_metrics() -> None:
         unit="USD",
         order=50,
     )
-    _builtin("storage_used", None, title="Storage used", kind="value", unit="bytes", order=60)
+    _builtin(
+        "storage_used",
+        storage_used if _model_exists("projects.File") else None,
+        title="Storage used",
+        kind="value",
+        unit="bytes",
+        order=60,
+        help="Uploaded files (pending uploads not counted).",
+    )
     register_metric(
         "failed_webhooks_24h",
         failed_webhooks_24h,

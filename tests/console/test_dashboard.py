@@ -31,7 +31,7 @@ def test_dashboard_draws_signups_and_billing_figures_for_billing_staff(billing_c
     cards = _cards(html)
     assert cards["signups_per_day"] == "ok"
     assert cards["active_subscriptions_by_plan"] == "ok" and cards["mrr"] == "ok"
-    assert cards["ai_tokens_per_day"] == "ok" and cards["storage_used"] == "missing"
+    assert cards["ai_tokens_per_day"] == "ok" and cards["storage_used"] == "ok"
     # 30 bars for 30 days, the tallest carrying today's count (2 signups + the staff member)
     signups = html.split('data-metric="signups_per_day"')[1].split("</article>")[0]
     assert signups.count('<rect class="console-bar"') == 30

@@ -109,10 +109,11 @@ def test_registered_metric_replaces_placeholder_and_errors_are_isolated(monkeypa
         "ai_tokens_per_day", lambda: [(NOW.date(), 1200)], title="AI tokens per day", kind="series", chart="line"
     )
     registry.register_metric("broken", lambda: 1 / 0, title="Broken", kind="value")
+    registry.register_metric("future", None, title="Not reported yet", kind="value")
     cards = {c.name: c for c in metrics.dashboard_for(superuser)}
     assert cards["ai_tokens_per_day"].state == "ok" and cards["ai_tokens_per_day"].chart["type"] == "line"
     assert cards["broken"].state == "error"
-    assert cards["storage_used"].state == "missing"
+    assert cards["future"].state == "missing"
     with pytest.raises(ValueError):
         registry.register_metric("x", None, title="x", kind="pie")
 
@@ -141,3 +142,13 @@ def test_an_apps_own_registration_is_not_replaced_by_the_console_default(monkeyp
     metrics.register_builtin_metrics()
     assert registry._metrics["ai_tokens_per_day"].title == "From the assistant app"
     assert registry._metrics["ai_cost_per_day"].fn is metrics.ai_cost_per_day
+
+
+def test_storage_used_counts_ready_files() -> None:
+    from projects.models import File, Project
+
+    owner = UserFactory()
+    project = Project.objects.create(owner=owner, name="Apollo")
+    for i, (size, status) in enumerate([(1000, "ready"), (2500, "ready"), (99999, "pending")]):
+        File.objects.create(project=project, name=f"f{i}", size=size, key=f"projects/x/{i}", status=status)
+    assert metrics.storage_used() == 3500

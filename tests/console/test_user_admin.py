@@ -199,3 +199,15 @@ def test_auth_events_panel_is_absent_until_accounts_provides_the_model() -> None
         assert auth_events_panel(UserFactory()) is None
     else:  # after the accounts branch lands: the panel reads the user's events
         assert auth_events_panel(UserFactory()).title == "Recent auth events"
+
+
+def test_user_page_lists_the_projects_they_own(root_client) -> None:
+    from projects.models import Project
+
+    owner, other = UserFactory(), UserFactory()
+    Project.objects.create(owner=owner, name="Apollo")
+    Project.objects.create(owner=owner, name="Gemini")
+    Project.objects.create(owner=other, name="Mercury")
+    html = root_client.get(admin_url("accounts_user_change", owner.pk)).content.decode()
+    panel = html.split('data-panel="projects-owned-2"')[1].split("</section>")[0]
+    assert "<td>Apollo</td>" in panel and "<td>Gemini</td>" in panel and "Mercury" not in panel
