@@ -48,7 +48,7 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 typecheck: install-dev
-	$(VENV)/bin/mypy core accounts projects billing assistant notifications stackpro
+	$(VENV)/bin/mypy core accounts projects billing assistant notifications console stackpro
 
 migrations-check: install-dev
 	DJANGO_SETTINGS_MODULE=stackpro.settings.test $(PY) manage.py makemigrations --check --dry-run

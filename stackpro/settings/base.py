@@ -43,7 +43,7 @@ ADMIN_URL = env("ADMIN_URL", default="admin/")
 # Apps
 # ---------------------------------------------------------------------------------------------
 DJANGO_APPS = [
-    "django.contrib.admin",
+    "console.admin_config.ConsoleAdminConfig",  # django.contrib.admin with the console's site (console/)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -70,6 +70,7 @@ LOCAL_APPS = [
     "billing",
     "projects",
     "assistant",
+    "console",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -486,6 +487,7 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "core.idempotency.document_idempotency_key",
 ]
 
+# ---------------------------------------------------------------------------------------------
 # Serverless (AWS Lambda via Zappa): Celery publishes to SQS, stackpro/lambda_tasks.py runs the
 # messages; CloudWatch EMF metric lines (core/metrics.py). See docs/serverless.md.
 # ---------------------------------------------------------------------------------------------
@@ -509,3 +511,12 @@ if CELERY_BROKER_URL.startswith("sqs://"):
         CELERY_BROKER_TRANSPORT_OPTIONS["predefined_queues"] = {
             CELERY_TASK_DEFAULT_QUEUE: {"url": CELERY_SQS_QUEUE_URL}
         }
+
+# ---------------------------------------------------------------------------------------------
+# Staff console (the admin at ADMIN_URL; see docs/console.md)
+# ---------------------------------------------------------------------------------------------
+# Staff must enter a TOTP code (django-otp) at the admin login; on by default in production.
+ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=False)
+# Admin login attempts allowed per client IP and per account ("count/period", core.throttling).
+ADMIN_LOGIN_THROTTLE_IP = env("ADMIN_LOGIN_THROTTLE_IP", default="30/10m")
+ADMIN_LOGIN_THROTTLE_USER = env("ADMIN_LOGIN_THROTTLE_USER", default="10/15m")

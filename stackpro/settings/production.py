@@ -23,3 +23,4 @@ API_DOCS_ACCESS = env("API_DOCS_ACCESS", default="staff")
 LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT  # noqa: F405
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
+ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=True)

@@ -1,0 +1,69 @@
+"""The admin login form: throttled per client IP and per account, with a TOTP code when required."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django_otp.forms import OTPAuthenticationFormMixin
+
+from accounts.models import normalize_email
+from core.throttling import client_ip, hit, parse_rate
+
+
+def two_factor_required() -> bool:
+    return bool(getattr(settings, "ADMIN_REQUIRE_2FA", False))
+
+
+class ConsoleLoginForm(OTPAuthenticationFormMixin, AdminAuthenticationForm):
+    otp_token = forms.CharField(
+        label="Authenticator code",
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    otp_error_messages = {
+        **OTPAuthenticationFormMixin.otp_error_messages,
+        "token_required": "Enter the 6-digit code from your authenticator app.",
+        "invalid_token": "That code is not valid (or this account has no authenticator: ask a superuser to set one up).",
+    }
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": "Too many login attempts. Try again in %(seconds)s seconds.",
+    }
+
+    def __init__(self, request: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request, *args, **kwargs)
+        if not two_factor_required():
+            del self.fields["otp_token"]
+
+    @property
+    def otp_required(self) -> bool:
+        return "otp_token" in self.fields
+
+    def _throttle(self) -> None:
+        """Count this attempt against the client IP and the account; refuse past either limit."""
+        username = normalize_email(self.data.get("username", ""))
+        account = hashlib.sha256(username.encode()).hexdigest()[:32]
+        checks = [
+            (f"admin-login:ip:{client_ip(self.request)}", settings.ADMIN_LOGIN_THROTTLE_IP),
+            (f"admin-login:user:{account}", settings.ADMIN_LOGIN_THROTTLE_USER),
+        ]
+        wait = 0
+        for key, rate in checks:
+            limit, window = parse_rate(rate)
+            allowed, retry_after = hit(key, limit, window)
+            if not allowed:
+                wait = max(wait, retry_after)
+        if wait:
+            raise forms.ValidationError(self.error_messages["throttled"], code="throttled", params={"seconds": wait})
+
+    def clean(self) -> dict[str, Any]:
+        self._throttle()
+        cleaned = super().clean()
+        if self.otp_required:
+            self.clean_otp(self.get_user())
+        return cleaned
