@@ -61,15 +61,16 @@ def test_reset_and_resend_answer_the_same_for_known_and_unknown_addresses(call, 
 def test_anonymous_email_endpoints_take_the_same_minimum_time(call, api_client, settings, url):
     from tests.factories import UserFactory
 
-    settings.ACCOUNTS_MIN_RESPONSE_SECONDS = 0.15
+    # The floor must exceed the real work of either path, even on a loaded CI machine.
+    settings.ACCOUNTS_MIN_RESPONSE_SECONDS = 0.6
     known = UserFactory(email_verified=False)
     durations = []
     for email in (known.email, "nobody-here@example.com"):
         started = time.monotonic()
         call(api_client, "post", url, {"email": email, "password": STRONG_PASSWORD, "name": "Some One"})
         durations.append(time.monotonic() - started)
-    assert min(durations) >= 0.15
-    assert abs(durations[0] - durations[1]) < 0.1, durations
+    assert min(durations) >= 0.6
+    assert abs(durations[0] - durations[1]) < 0.2, durations
 
 
 # ------------------------------------------------------------------------------------------------
