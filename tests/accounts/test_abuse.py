@@ -58,17 +58,25 @@ def test_reset_and_resend_answer_the_same_for_known_and_unknown_addresses(call, 
 
 
 @pytest.mark.parametrize("url", [RESET, RESEND, REGISTER])
-def test_anonymous_email_endpoints_take_the_same_minimum_time(call, api_client, settings, url):
+def test_anonymous_email_endpoints_take_the_same_minimum_time(
+    api_client, settings, url, django_capture_on_commit_callbacks
+):
     from tests.factories import UserFactory
 
     # The floor must exceed the real work of either path, even on a loaded CI machine.
     settings.ACCOUNTS_MIN_RESPONSE_SECONDS = 0.6
     known = UserFactory(email_verified=False)
+    warm_up = UserFactory(email_verified=False)  # the first request of a process imports and compiles
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post(url, {"email": warm_up.email, "password": STRONG_PASSWORD, "name": "Some One"}, format="json")
     durations = []
     for email in (known.email, "nobody-here@example.com"):
-        started = time.monotonic()
-        call(api_client, "post", url, {"email": email, "password": STRONG_PASSWORD, "name": "Some One"})
-        durations.append(time.monotonic() - started)
+        # Timed: the response. Not timed: the email queued after commit (a broker publish in
+        # production, which this test would otherwise run inline).
+        with django_capture_on_commit_callbacks(execute=True):
+            started = time.monotonic()
+            api_client.post(url, {"email": email, "password": STRONG_PASSWORD, "name": "Some One"}, format="json")
+            durations.append(time.monotonic() - started)
     assert min(durations) >= 0.6
     assert abs(durations[0] - durations[1]) < 0.2, durations
 
