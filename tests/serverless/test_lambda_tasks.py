@@ -35,8 +35,11 @@ def queue(moto_endpoint):
     url = sqs.create_queue(QueueName=f"tasks-{len(CALLS)}-{timezone.now().timestamp():.0f}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     port = moto_endpoint.rsplit(":", 1)[1]
+    # set_as_current=False: a new Celery app otherwise becomes the current one, and every
+    # shared_task called later in the session would publish to this SQS queue instead of running.
     publisher = Celery(
         "publisher",
+        set_as_current=False,
         broker=f"sqs://@127.0.0.1:{port}",
         broker_transport_options={"region": "us-east-1", "predefined_queues": {"celery": {"url": url}}},
     )
