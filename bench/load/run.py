@@ -391,6 +391,9 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "build" / "load"))
     parser.add_argument("--smoke", action="store_true", help="a few users for a few seconds")
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--probe-only", action="store_true", help="only the floor and the list's CPU per request (no locust)"
+    )
     args = parser.parse_args()
     if args.smoke:
         args.users, args.spawn_rate, args.full_load, args.seeded_users = 5, 5, 5, 25
@@ -406,7 +409,7 @@ def main() -> int:
         auth = {"Authorization": f"Bearer {token}"}
         floor = cpu_per_request(stack, "/api/v1/health/", {}, args.probe_seconds, 8)
         listing = cpu_per_request(stack, "/api/v1/projects/?limit=20", auth, args.probe_seconds, 8)
-        rows = run_locust(stack, out)
+        rows = [] if args.probe_only else run_locust(stack, out)
     finally:
         stack.stop()
 
@@ -427,6 +430,8 @@ def main() -> int:
         f"({listing['rps']:.0f} req/s, p50 {listing['p50']:.1f} ms, errors {listing['errors']})"
     )
     print(f"  ratio  {cpu_ratio:.2f}x the floor (target <= 3x)")
+    if args.probe_only:
+        return 0
     print()
     print(f"Locust at full load (stats reset after the ramp; floor p50 {floor['p50']:.1f} ms):")
     print(
