@@ -159,7 +159,8 @@ class Stack:
             aws_secret_access_key="testing",
         ).create_bucket(Bucket="stackpro-load")
         manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=self.env, check=True)
+        if not args.no_migrate:
+            subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=self.env, check=True)
         subprocess.run(
             [*manage, "shell", "-c", SEED_CODE.format(users=args.seeded_users, password=PASSWORD)],
             cwd=ROOT,
@@ -391,6 +392,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "build" / "load"))
     parser.add_argument("--smoke", action="store_true", help="a few users for a few seconds")
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--no-migrate", action="store_true", help="the database is already migrated (CI copy)")
     parser.add_argument(
         "--probe-only", action="store_true", help="only the floor and the list's CPU per request (no locust)"
     )
