@@ -8,7 +8,7 @@ STAGE ?= dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-mysql package deploy-venv deploy migrate-remote cold-start load fuzz clean
+.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-mysql package deploy-venv deploy migrate-remote cold-start load install-bench fuzz clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -98,6 +98,19 @@ migrate-remote: deploy-venv
 # Cold start of the WSGI app in a fresh interpreter (import + first authenticated request).
 cold-start: install
 	$(PY) bench/cold_start.py
+
+# The load test: 1,000 locust users against gunicorn (production settings), MariaDB, Redis, moto S3 and
+# a fake Anthropic; prints per-endpoint figures and the ratio to the floor (docs/performance.md).
+# LOAD_ARGS="--smoke" for a few users; LOAD_DATABASE_URL / LOAD_REDIS_URL pick the database and Redis db.
+$(VENV)/.bench-installed: requirements/base.txt requirements/dev.txt requirements/deploy.txt requirements/bench.txt | $(VENV)/bin/activate
+	$(PIP) install -r requirements/bench.txt
+	touch $@ $(VENV)/.dev-installed $(VENV)/.base-installed
+
+install-bench: $(VENV)/.bench-installed
+
+load: install-bench
+	@$(MAKE) --no-print-directory install-mysql
+	$(PY) bench/load/run.py $(LOAD_ARGS)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .mypy_cache .test-db-*.sqlite3 .test-media build

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -74,6 +74,19 @@ def require_role(membership: Membership, *roles: str) -> Membership:
     return membership
 
 
+PROJECT_ROW_FIELDS = (
+    "role",
+    "project_id",
+    "project__name",
+    "project__description",
+    "project__archived",
+    "project__owner_id",
+    "project__owner__name",
+    "project__created_at",
+    "project__updated_at",
+)
+
+
 def project_list_for_user(
     *,
     user: Any,
@@ -81,8 +94,14 @@ def project_list_for_user(
     archived: bool | None = None,
     q: str | None = None,
     ordering: str | None = None,
-) -> QuerySet[Project]:
-    """Projects ``user`` owns or is a member of, each annotated with ``my_role`` and ``member_count``.
+) -> QuerySet[Membership]:
+    """Projects ``user`` is a member of (the owner has a membership too), as plain rows for
+    ``serializers.project_rows``: the caller's role, the project's columns, the owner's id and
+    name, and ``member_count``.
+
+    The query starts from the caller's memberships, so the role comes with the row (no subquery)
+    and the filter is the ``(user, role)`` index; only ``member_count`` is a correlated count on
+    the ``(project, ...)`` index. Rows are ``.values()`` dicts: no model instances are built.
 
     ``ordering`` is one of name, created, updated (``-`` for descending; default ``-created``);
     anything else is ``InvalidInput``, as is an unknown ``role``.
@@ -98,29 +117,37 @@ def project_list_for_user(
             fields={"ordering": [f"Must be one of {', '.join(PROJECT_ORDERINGS)}."]},
             code="validation_error",
         )
-    mine = Membership.objects.filter(user=user)
+    qs = Membership.objects.filter(user=user)
     if role:
-        mine = mine.filter(role=role)
+        qs = qs.filter(role=role)
+    if archived is not None:
+        qs = qs.filter(project__archived=archived)
+    if q:
+        qs = qs.filter(Q(project__name__icontains=q) | Q(project__description__icontains=q))
     member_count = (
-        Membership.objects.filter(project=OuterRef("pk"))
+        Membership.objects.filter(project=OuterRef("project_id"))
         .order_by()
         .values("project")
         .annotate(c=Count("id"))
         .values("c")
     )
-    qs = (
-        Project.objects.filter(pk__in=mine.values("project_id"))
-        .select_related("owner")
-        .annotate(
-            my_role=Subquery(Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]),
-            member_count=Coalesce(Subquery(member_count, output_field=IntegerField()), Value(0)),
-        )
+    order = [f"-project__{f[1:]}" if f.startswith("-") else f"project__{f}" for f in PROJECT_ORDERINGS[ordering]]
+    return (
+        qs.values(*PROJECT_ROW_FIELDS)
+        .annotate(member_count=Coalesce(Subquery(member_count, output_field=IntegerField()), Value(0)))
+        .order_by(*order)
     )
-    if archived is not None:
-        qs = qs.filter(archived=archived)
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(description__icontains=q))
-    return qs.order_by(*PROJECT_ORDERINGS[ordering])
+
+
+def project_page_for_user(*, user: Any, limit: int, offset: int, **filters: Any) -> tuple[int, list[dict[str, Any]]]:
+    """One page of ``project_list_for_user`` and the total count, in one query: the total is a
+    ``COUNT(*) OVER ()`` window on the same rows (a second ``COUNT`` query only when the offset is
+    past the end and the page comes back empty)."""
+    qs = project_list_for_user(user=user, **filters)
+    rows = list(qs.annotate(total=Window(Count("*")))[offset : offset + limit])
+    if rows:
+        return int(rows[0]["total"]), rows
+    return (qs.count() if offset else 0), rows
 
 
 def member_list(*, project: Project) -> QuerySet[Membership]:

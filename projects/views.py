@@ -35,10 +35,12 @@ from .serializers import (
     ProjectUpdateSerializer,
     TransferSerializer,
     UploadStartSerializer,
+    project_rows,
 )
 
 OWNER = (Role.OWNER,)
 WRITERS = (Role.OWNER, Role.EDITOR)
+PAGING_PARAMS = frozenset({"limit", "offset"})
 
 
 def paginated(request: Request, view: APIView, queryset: Any, serializer_class: Any) -> Response:
@@ -66,9 +68,18 @@ class ProjectScopedView(APIView):
 class ProjectListView(APIView):
     @extend_schema(parameters=[ProjectListQuerySerializer], responses=ProjectSerializer(many=True))
     def get(self, request: Request) -> Response:
-        query = valid(ProjectListQuerySerializer, request.query_params)
-        qs = selectors.project_list_for_user(user=request.user, **query)
-        return paginated(request, self, qs, ProjectSerializer)
+        # The plain first page (only limit/offset, or nothing) skips the filter serializer.
+        if PAGING_PARAMS.issuperset(request.query_params):
+            query: dict[str, Any] = {}
+        else:
+            query = valid(ProjectListQuerySerializer, request.query_params)
+        paginator = LimitOffsetPagination()  # its limits and its response; the selector pages
+        paginator.request = request
+        paginator.limit, paginator.offset = paginator.get_limit(request), paginator.get_offset(request)
+        paginator.count, rows = selectors.project_page_for_user(
+            user=request.user, limit=paginator.limit, offset=paginator.offset, **query
+        )
+        return paginator.get_paginated_response(project_rows(rows))
 
     @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer, 402: OpenApiResponse()})
     def post(self, request: Request) -> Response:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import http.client
+import http.client as httpclient
 import json
 import os
 import secrets
@@ -54,6 +54,20 @@ def wait_http(url: str, timeout: float = 60) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not come up")
+
+
+def wait_tcp(port: int, timeout: float = 20) -> None:
+    """The fake Anthropic server answers POST only: wait until it accepts connections."""
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port}")
 
 
 def children(pid: int) -> list[int]:
@@ -115,7 +129,8 @@ class Stack:
             "SECURE_SSL_REDIRECT": "false",
             "DATABASE_URL": args.database_url,
             "REDIS_URL": args.redis_url,
-            "CACHE_KEY_PREFIX": "stackpro-load",
+            # A fresh prefix per run: no throttle counter or cached reply carries over from the last run.
+            "CACHE_KEY_PREFIX": f"stackpro-load-{secrets.token_hex(4)}",
             "CELERY_TASK_ALWAYS_EAGER": "true",
             "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
             "AWS_ACCESS_KEY_ID": "testing",
@@ -130,6 +145,8 @@ class Stack:
             # Every simulated user comes from 127.0.0.1: per-IP throttles would stop the test itself.
             "THROTTLE_ANON": "1000000/min",
             "THROTTLE_USER": "1000000/min",
+            "THROTTLE_LOGIN_IP": "1000000/min",
+            "THROTTLE_REGISTER_IP": "1000000/min",
             "LOAD_TEST": "1",
         }
         import boto3
@@ -142,7 +159,8 @@ class Stack:
             aws_secret_access_key="testing",
         ).create_bucket(Bucket="stackpro-load")
         manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=self.env, check=True)
+        if not args.no_migrate:
+            subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=self.env, check=True)
         subprocess.run(
             [*manage, "shell", "-c", SEED_CODE.format(users=args.seeded_users, password=PASSWORD)],
             cwd=ROOT,
@@ -176,7 +194,7 @@ class Stack:
         )
         self.base = f"http://127.0.0.1:{port}"
         wait_http(f"{self.base}/api/v1/health/")
-        wait_http(f"http://127.0.0.1:{anthropic_port}/", timeout=20)
+        wait_tcp(anthropic_port)
 
     def worker_pids(self) -> list[int]:
         assert self.gunicorn is not None
@@ -215,7 +233,7 @@ def closed_loop(base: str, path: str, headers: dict[str, str], seconds: float, c
 
     def worker() -> None:
         nonlocal errors
-        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        conn = httpclient.HTTPConnection(host, int(port), timeout=30)
         local: list[float] = []
         local_errors = 0
         while time.monotonic() < stop_at:
@@ -229,7 +247,7 @@ def closed_loop(base: str, path: str, headers: dict[str, str], seconds: float, c
             except OSError:
                 local_errors += 1
                 conn.close()
-                conn = http.client.HTTPConnection(host, int(port), timeout=30)
+                conn = httpclient.HTTPConnection(host, int(port), timeout=30)
             local.append(time.perf_counter() - started)
         with lock:
             latencies.extend(local)
@@ -283,6 +301,8 @@ def run_locust(stack: Stack, out: Path) -> list[dict[str, Any]]:
         "LOAD_PASSWORD": PASSWORD,
         "LOAD_WAIT_MIN": str(args.wait_min),
         "LOAD_WAIT_MAX": str(args.wait_max),
+        "LOAD_AUTH_STATS": str(out / "auth_stats.json"),
+        "LOAD_EVERY_TASK_ONCE": "1" if args.smoke else "0",
     }
     subprocess.run(
         [
@@ -318,6 +338,34 @@ def run_locust(stack: Stack, out: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def whole_run(out: Path) -> dict[str, Any]:
+    """What the locustfile recorded over the whole run, ramp included (see LOAD_AUTH_STATS)."""
+    path = out / "auth_stats.json"
+    return json.loads(path.read_text()) if path.exists() else {"samples": {}, "requests": {}, "errors": {}}
+
+
+def auth_rows(data: dict[str, Any], seconds: float) -> list[dict[str, Any]]:
+    """Login and register figures over the whole run (they happen while users are spawned)."""
+    rows = []
+    for name, samples in data["samples"].items():
+        samples.sort()
+        n = len(samples)
+        if not n:
+            continue
+        rows.append(
+            {
+                "name": name,
+                "requests": n,
+                "rps": n / seconds,
+                "p50": samples[n // 2],
+                "p95": samples[min(n - 1, int(n * 0.95))],
+                "p99": samples[min(n - 1, int(n * 0.99))],
+                "errors": int(data["errors"].get(name, 0)),
+            }
+        )
+    return rows
+
+
 def fmt_row(
     name: str, rps: float, p50: float, p95: float, p99: float, errors: int, requests: int, floor_p50: float
 ) -> str:
@@ -340,13 +388,17 @@ def main() -> int:
     parser.add_argument(
         "--database-url", default=os.environ.get("LOAD_DATABASE_URL", "mysql://root:@127.0.0.1:3306/stackpro_load")
     )
-    parser.add_argument("--redis-url", default=os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    parser.add_argument("--redis-url", default=os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--out", default=str(ROOT / "build" / "load"))
     parser.add_argument("--smoke", action="store_true", help="a few users for a few seconds")
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--no-migrate", action="store_true", help="the database is already migrated (CI copy)")
+    parser.add_argument(
+        "--probe-only", action="store_true", help="only the floor and the list's CPU per request (no locust)"
+    )
     args = parser.parse_args()
     if args.smoke:
-        args.users, args.spawn_rate, args.full_load, args.seeded_users = 5, 5, 5, 10
+        args.users, args.spawn_rate, args.full_load, args.seeded_users = 5, 5, 5, 25
         args.wait_min, args.wait_max, args.probe_seconds, args.anthropic_latency_ms = 0.1, 0.5, 2, 50
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
@@ -359,7 +411,7 @@ def main() -> int:
         auth = {"Authorization": f"Bearer {token}"}
         floor = cpu_per_request(stack, "/api/v1/health/", {}, args.probe_seconds, 8)
         listing = cpu_per_request(stack, "/api/v1/projects/?limit=20", auth, args.probe_seconds, 8)
-        rows = run_locust(stack, out)
+        rows = [] if args.probe_only else run_locust(stack, out)
     finally:
         stack.stop()
 
@@ -380,6 +432,8 @@ def main() -> int:
         f"({listing['rps']:.0f} req/s, p50 {listing['p50']:.1f} ms, errors {listing['errors']})"
     )
     print(f"  ratio  {cpu_ratio:.2f}x the floor (target <= 3x)")
+    if args.probe_only:
+        return 0
     print()
     print(f"Locust at full load (stats reset after the ramp; floor p50 {floor['p50']:.1f} ms):")
     print(
@@ -389,6 +443,8 @@ def main() -> int:
     summary = []
     for row in rows:
         name = row["Name"]
+        if name.startswith("auth:"):
+            continue  # reported below over the whole run
         requests = int(row["Request Count"])
         failures = int(row["Failure Count"])
         total_errors += failures if name != "Aggregated" else 0
@@ -405,9 +461,41 @@ def main() -> int:
                 "errors": failures,
             }
         )
+    run = whole_run(out)
+    ramp = args.users / args.spawn_rate
+    auth = auth_rows(run, ramp)
+    print()
+    print(f"Sign-ins over the whole run (they happen as users start, ~{args.spawn_rate:g}/s during the ramp):")
+    for r in auth:
+        print(fmt_row(r["name"], r["rps"], r["p50"], r["p95"], r["p99"], r["errors"], r["requests"], floor["p50"]))
+    send = next((r for r in summary if r["name"] == "assistant:send"), None)
+    if send:
+        print()
+        print(
+            f"assistant:send over the fake upstream's {args.anthropic_latency_ms} ms: "
+            f"p50 +{send['p50'] - args.anthropic_latency_ms:.0f} ms, p95 +{send['p95'] - args.anthropic_latency_ms:.0f} ms"
+        )
+    ramp_errors = sum(run["errors"].values())
+    print()
+    print(
+        f"whole run, ramp included: {sum(run['requests'].values())} requests, {ramp_errors} errors "
+        f"{run['errors'] or ''}"
+    )
+    total_errors = max(total_errors, ramp_errors)
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"floor": floor, "list": listing, "cpu_ratio": cpu_ratio, "endpoints": summary}, indent=2)
+            json.dumps(
+                {
+                    "floor": floor,
+                    "list": listing,
+                    "cpu_ratio": cpu_ratio,
+                    "endpoints": summary,
+                    "auth": auth,
+                    "whole_run": {"requests": run["requests"], "errors": run["errors"]},
+                    "errors": total_errors,
+                },
+                indent=2,
+            )
         )
     slow = [
         r["name"]

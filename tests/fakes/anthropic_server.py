@@ -49,6 +49,11 @@ class RecordedRequest:
     body: dict[str, Any]
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a burst of load-test sends would be refused.
+    request_queue_size = 1024
+
+
 @dataclass
 class FakeAnthropic:
     """State shared with the handler threads. Change attributes between requests in tests."""
@@ -73,7 +78,7 @@ class FakeAnthropic:
         class Handler(_Handler):
             fake = state
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server = _Server((host, port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="fake-anthropic", daemon=True)
         self.thread.start()

@@ -121,9 +121,29 @@ def test_list_refuses_unknown_filters(auth_client, many, query):
 
 def test_list_query_count_is_constant(auth_client, many, django_assert_num_queries):
     for limit in (1, 20):
-        with django_assert_num_queries(3):  # user (JWT) + count + page
+        with django_assert_num_queries(2):  # user (JWT) + page with its total (a window count)
             response = auth_client.get(f"/api/v1/projects/?limit={limit}")
         assert len(response.json()["results"]) == min(limit, 7)
+
+
+def test_list_rows_match_the_project_serializer(auth_client, user, many):
+    """The list builds its items from plain rows (docs/performance.md): they must stay exactly
+    what ProjectSerializer gives for the same project, as the detail endpoint returns it."""
+    listed = auth_client.get("/api/v1/projects/?limit=100").json()["results"]
+    assert len(listed) == 7
+    for item in listed:
+        detail = auth_client.get(f"/api/v1/projects/{item['id']}/").json()
+        assert item == detail
+
+
+def test_list_pagination_total_next_and_past_the_end(auth_client, many, django_assert_num_queries):
+    body = auth_client.get("/api/v1/projects/?limit=3&offset=3").json()
+    assert body["count"] == 7 and len(body["results"]) == 3
+    assert "offset=6" in body["next"] and "limit=3" in body["next"] and body["previous"]
+    with django_assert_num_queries(3):  # past the end: user + empty page + count
+        body = auth_client.get("/api/v1/projects/?limit=3&offset=50").json()
+    assert body["count"] == 7 and body["results"] == [] and body["next"] is None
+    assert auth_client.get("/api/v1/projects/?role=viewer&limit=2").json()["count"] == 3
 
 
 def test_delete_removes_everything(world, django_capture_on_commit_callbacks):

@@ -1,0 +1,69 @@
+"""Where the projects list's CPU goes: N in-process requests through the whole middleware stack,
+production settings, MariaDB and Redis (the load test's database, seeded by run.py), under cProfile.
+
+    .venv/bin/python bench/load/profile_list.py -n 500 [--path /api/v1/health/] [--sort tottime]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import secrets
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-n", type=int, default=500)
+    parser.add_argument("--path", default="/api/v1/projects/?limit=20")
+    parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--top", type=int, default=45)
+    parser.add_argument("--database-url", default="mysql://root:@127.0.0.1:3306/stackpro_load")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    args = parser.parse_args()
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "stackpro.settings.production",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "testserver,127.0.0.1",
+            "SECURE_SSL_REDIRECT": "false",
+            "DATABASE_URL": args.database_url,
+            "REDIS_URL": args.redis_url,
+            "CACHE_KEY_PREFIX": "stackpro-profile",
+            "LOG_LEVEL": "WARNING",
+            "REQUEST_LOG_LEVEL": "WARNING",
+            "THROTTLE_USER": "1000000/min",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.test import Client
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.models import User
+
+    user = User.objects.get(email="load0@example.com")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    for _ in range(20):  # warm up: imports, connections
+        assert client.get(args.path).status_code == 200
+    profile = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
+    cpu = time.process_time()
+    profile.enable()
+    for _ in range(args.n):
+        client.get(args.path)
+    profile.disable()
+    cpu = time.process_time() - cpu
+    print(f"{args.path}: {1000 * cpu / args.n:.2f} ms CPU per request (under cProfile, which inflates it)")
+    pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
