@@ -19,7 +19,7 @@ from django.db import connection
 
 # Not imported here: importing locust monkey-patches the process with gevent (and breaks ssl).
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("locust") is None, reason="locust is in requirements/bench.txt (make load installs it)"
+    importlib.util.find_spec("locust") is None, reason="locust is in requirements/dev.txt (make test installs it)"
 )
 
 ROOT = Path(__file__).resolve().parents[2]
