@@ -54,11 +54,10 @@ def hit(key: str, limit: int, window: int) -> tuple[bool, int]:
     bucket = f"throttle:{key}:{window_start}"
     retry_after = window_start + window - now
     try:
-        cache.add(bucket, 0, window + 1)
-        count = cache.incr(bucket)
-    except ValueError:  # expired between add and incr
-        cache.add(bucket, 1, window + 1)
-        count = 1
+        try:
+            count = cache.incr(bucket)  # one round trip once the window's counter exists
+        except ValueError:  # the window's first hit: create the counter (or count on a racer's)
+            count = 1 if cache.add(bucket, 1, window + 1) else cache.incr(bucket)
     except Exception as exc:  # noqa: BLE001 — degrade open, loudly
         logger.warning("throttle cache unavailable, allowing request: %s", exc)
         return True, 0
