@@ -150,3 +150,80 @@ def test_download_while_s3_is_down_still_redirects_without_calling_s3(owner, pro
     assert redirect.status_code == 302  # the URL is signed locally; the browser meets S3 itself
     assert time.monotonic() - started < 1
     assert redirect["Location"].startswith(broken_s3.endpoint_url)
+
+
+# ------------------------------------------------------------------------------------------------
+# End to end: a real gunicorn, S3 refused then hanging then back, what the client gets
+# ------------------------------------------------------------------------------------------------
+def bearer(user) -> dict[str, str]:
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    return {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
+
+
+def timed(method: str, url: str, **kwargs):
+    started = time.monotonic()
+    response = requests.request(method, url, timeout=30, allow_redirects=False, **kwargs)
+    return response, time.monotonic() - started
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_server_with_s3_refusing_then_hanging_answers_503_fast_then_recovers(broken_s3, django_db_blocker):
+    from tests.factories import UserFactory
+    from tests.fuzz.harness import pytest_database_url
+    from tests.resilience.conftest import s3_server_env
+    from tests.servers import gunicorn
+
+    owner = UserFactory()
+    project = ProjectFactory(owner=owner)
+    auth = bearer(owner)
+    connect, read, attempts = 1.0, 1.0, 2
+    env = {
+        **s3_server_env(broken_s3, connect=connect, read=read, attempts=attempts),
+        "DATABASE_URL": pytest_database_url(),
+        "FAULT_TASKS_EAGER": "0",  # the object cleanup is queued, as with a real worker
+        "CACHE_KEY_PREFIX": f"faults-s3-{broken_s3.proxy.port}",
+    }
+    bound = attempts * (connect + read) + 1.0
+    with gunicorn(env, settings="tests.resilience.fault_settings") as base:
+        files = f"{base}/api/v1/projects/{project.pk}/files/"
+
+        def multipart(name: str):
+            return timed("POST", files, headers=auth, files={"file": (name, b"hello world", "text/plain")})
+
+        response, _ = multipart("before.txt")
+        assert response.status_code == 201, response.text
+        ready_id = response.json()["id"]
+        start, _ = timed("POST", f"{files}uploads/", headers=auth, json={"name": "d.pdf", "size": 11})
+        assert start.status_code == 201, start.text
+        pending_id = start.json()["file"]["id"]
+
+        timings: dict[str, list[float]] = {}
+        for fault in ("refuse", "hang"):
+            getattr(broken_s3, fault)()
+            upload, upload_time = multipart(f"during-{fault}.txt")
+            complete, complete_time = timed("POST", f"{files}{pending_id}/complete/", headers=auth)
+            download, download_time = timed("GET", f"{files}{ready_id}/download/", headers=auth)
+            timings[fault] = [round(t, 3) for t in (upload_time, complete_time, download_time)]
+            for response in (upload, complete):
+                assert response.status_code == 503, (fault, response.status_code, response.text)
+                assert response.json()["code"] == "storage_unavailable"
+                assert int(response.headers["Retry-After"]) > 0
+            assert download.status_code == 302  # signed locally, no S3 call
+            assert max(upload_time, complete_time) < bound, (fault, timings[fault])
+        # Deleting answers at once: the object's removal is a task (retried until S3 is back; see
+        # test_deleting_while_s3_is_down_answers_and_the_retried_task_removes_the_object).
+        deleted, delete_time = timed("DELETE", f"{files}{ready_id}/", headers=auth)
+        assert deleted.status_code == 204 and delete_time < 1, (deleted.status_code, delete_time)
+        print("S3 down, request times (upload, complete, download) in s:", timings)
+
+        with django_db_blocker.unblock():
+            # Nothing recorded as uploaded that is not stored: the failed uploads left no row; the
+            # direct upload is still pending (its reservation waits for complete/ or the stale job).
+            assert list(File.objects.filter(project=project).values_list("name", "status")) == [("d.pdf", "pending")]
+            assert storage_used_bytes(owner=owner) == 11
+
+        broken_s3.restore()
+        response, _ = multipart("after.txt")
+        assert response.status_code == 201, response.text  # recovered without a restart
