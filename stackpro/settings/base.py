@@ -499,8 +499,8 @@ TASK_BROKER_DOWN = env("TASK_BROKER_DOWN", default="inline")
 # The email task's SES calls (anymail's boto3 client) bounded the same way: a hanging SES costs a
 # worker seconds, not minutes; the task's own retries (notifications/tasks.py) do the rest.
 ANYMAIL["AMAZON_SES_CLIENT_PARAMS"]["config"] = {
-    "connect_timeout": env.float("AWS_SES_CONNECT_TIMEOUT", default=3.0),
-    "read_timeout": env.float("AWS_SES_READ_TIMEOUT", default=10.0),
+    "connect_timeout": env.float("AWS_SES_CONNECT_TIMEOUT", default=2.0),
+    "read_timeout": env.float("AWS_SES_READ_TIMEOUT", default=5.0),
     "retries": {"total_max_attempts": 2, "mode": "standard"},
 }
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [

@@ -22,16 +22,33 @@ S3_MAX_ATTEMPTS = 2
 
 
 def set_mode(proxy: FaultyProxy, mode: str) -> None:
-    """FaultyProxy releases its port a moment after REFUSE (its accept loop polls): retry briefly."""
+    """Set the proxy's mode and wait until it holds. After REFUSE, FaultyProxy's accept loop may
+    still be inside ``accept()`` on the listener it just closed (it polls with a 0.2 s timeout, and
+    the kernel keeps a listener open under a blocked accept): a connection arriving then would be
+    accepted and forwarded. So wait that poll out and drop whatever got in meanwhile."""
     deadline = time.monotonic() + 3
     while True:
         try:
             proxy.set_mode(mode)
-            return
-        except OSError:
+            break
+        except OSError:  # the port is released a moment after REFUSE: retry briefly
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+    if mode == FaultyProxy.REFUSE:
+        time.sleep(0.3)
+        proxy._drop_connections()
+
+
+def heal(proxy: FaultyProxy) -> None:
+    """Back to forwarding, first closing the connections a HANG holds (while still hanging, so no
+    relay thread passes them on). Otherwise the proxy would forward their buffered requests late,
+    after the client gave up: a request the service never saw during the outage would reach it
+    afterwards — an artifact of the proxy. (The real "accepted, answer lost" case is what the
+    cleanup task and the email claim are for.)"""
+    if proxy.mode == FaultyProxy.HANG:
+        proxy._drop_connections()
+    set_mode(proxy, FaultyProxy.FORWARD)
 
 
 class BrokenS3:
@@ -51,7 +68,7 @@ class BrokenS3:
         set_mode(self.proxy, FaultyProxy.HANG)
 
     def restore(self) -> None:
-        set_mode(self.proxy, FaultyProxy.FORWARD)
+        heal(self.proxy)
 
 
 @pytest.fixture

@@ -8,3 +8,4 @@ ROOT_URLCONF = "tests.resilience.urls"
 # request, as on a real deployment whose worker is elsewhere — so a request's latency under a fault
 # is its own, not that of a retried cleanup task running inline.
 CELERY_TASK_ALWAYS_EAGER = env.bool("FAULT_TASKS_EAGER", default=True)  # noqa: F405
+EMAIL_BACKEND = env("FAULT_EMAIL_BACKEND", default=EMAIL_BACKEND)  # noqa: F405 — e.g. anymail's SES
