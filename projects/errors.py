@@ -1,6 +1,6 @@
 """Error codes of the projects app (see docs/projects.md)."""
 
-from core.errors import ApiError, Conflict, InvalidInput, PermissionDenied
+from core.errors import ApiError, Conflict, InvalidInput, PermissionDenied, ServiceUnavailable
 
 
 class ProjectArchived(Conflict):
@@ -67,3 +67,10 @@ class UploadTooLarge(ApiError):
     status_code = 413
     code = "upload_too_large"
     message = "This file is too large for a multipart upload; use a direct upload (files/uploads/)."
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """S3 refused, timed out or failed (5xx): nothing was recorded as stored; retry later (503)."""
+
+    code = "storage_unavailable"
+    message = "File storage is temporarily unavailable. Please retry shortly."

@@ -1,6 +1,8 @@
 """Where file bytes live: ``default_storage`` (django-storages S3 when configured, local files
 otherwise). Every S3-specific call (presigned POST, head, signed download URL) is here, with
-botocore errors turned into our own errors."""
+botocore errors turned into our own errors: S3 unreachable, timing out or failing is
+``StorageUnavailable`` (503 ``storage_unavailable``), within the short timeouts of
+``AWS_S3_CLIENT_CONFIG`` (settings, Projects section)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from urllib.parse import quote, unquote
 from django.conf import settings
 from django.core.files.storage import default_storage
 
-from core.errors import InvalidInput, UpstreamError
+from core.errors import InvalidInput
+
+from .errors import StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +109,7 @@ def presigned_post(*, key: str, size: int, content_type: str, expires_in: int) -
         )
     except Exception as exc:  # noqa: BLE001 — botocore raises many kinds
         logger.warning("presigned POST failed: %s", exc)
-        raise UpstreamError("File storage is unavailable.")
+        raise StorageUnavailable() from exc
     return PresignedPost(url=data["url"], fields=dict(data["fields"]))
 
 
@@ -120,10 +124,10 @@ def stored_size(key: str) -> int | None:
             if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
                 return None
             logger.warning("head_object failed: %s", exc)
-            raise UpstreamError("File storage is unavailable.")
-        except Exception as exc:  # noqa: BLE001
+            raise StorageUnavailable() from exc
+        except Exception as exc:  # noqa: BLE001 — connection refused, timeouts, botocore's many kinds
             logger.warning("head_object failed: %s", exc)
-            raise UpstreamError("File storage is unavailable.")
+            raise StorageUnavailable() from exc
         return int(head["ContentLength"])
     if not default_storage.exists(key):
         return None
@@ -135,7 +139,7 @@ def save(*, key: str, content: Any) -> str:
         return str(default_storage.save(key, content))
     except Exception as exc:  # noqa: BLE001
         logger.warning("storage save failed: %s", exc)
-        raise UpstreamError("File storage is unavailable.")
+        raise StorageUnavailable() from exc
 
 
 def delete(key: str) -> None:
@@ -145,13 +149,20 @@ def delete(key: str) -> None:
 def download_url(*, key: str, name: str, content_type: str) -> str:
     """A signed GET URL served as an attachment with the original name (S3 only)."""
     expires = min(int(getattr(settings, "PROJECTS_DOWNLOAD_URL_EXPIRY_SECONDS", 300)), 900)
-    return str(
-        default_storage.url(  # type: ignore[call-arg]
-            key,
-            parameters={"ResponseContentDisposition": content_disposition(name), "ResponseContentType": content_type},
-            expire=expires,
+    try:  # signing is local (no request to S3), so this answers even while S3 is down
+        return str(
+            default_storage.url(  # type: ignore[call-arg]
+                key,
+                parameters={
+                    "ResponseContentDisposition": content_disposition(name),
+                    "ResponseContentType": content_type,
+                },
+                expire=expires,
+            )
         )
-    )
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("signing a download URL failed: %s", exc)
+        raise StorageUnavailable() from exc
 
 
 def open_file(key: str) -> Any:

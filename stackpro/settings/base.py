@@ -455,6 +455,21 @@ PROJECTS_MULTIPART_MAX_BYTES = env.int("PROJECTS_MULTIPART_MAX_BYTES", default=4
 # Pending direct uploads older than this are deleted by projects.jobs.cleanup_stale_uploads.
 PROJECTS_STALE_UPLOAD_AGE_SECONDS = env.int("PROJECTS_STALE_UPLOAD_AGE_SECONDS", default=6 * 3600)
 PROJECTS_INVITATION_TTL_HOURS = env.int("PROJECTS_INVITATION_TTL_HOURS", default=168)
+# S3 down fails fast (503 storage_unavailable, docs/reliability.md) instead of botocore's defaults
+# (60 s connect and read timeouts, up to 5 attempts). django-storages uses this Config as it is, so
+# it carries the signature version and addressing style too.
+AWS_S3_CONNECT_TIMEOUT = env.float("AWS_S3_CONNECT_TIMEOUT", default=2.0)
+AWS_S3_READ_TIMEOUT = env.float("AWS_S3_READ_TIMEOUT", default=5.0)
+AWS_S3_MAX_ATTEMPTS = env.int("AWS_S3_MAX_ATTEMPTS", default=2)  # the first try included
+from botocore.config import Config as _BotoConfig  # noqa: E402 (kept in this section)
+
+AWS_S3_CLIENT_CONFIG = _BotoConfig(
+    signature_version=AWS_S3_SIGNATURE_VERSION,
+    s3={"addressing_style": env("AWS_S3_ADDRESSING_STYLE", default=None)},
+    connect_timeout=AWS_S3_CONNECT_TIMEOUT,
+    read_timeout=AWS_S3_READ_TIMEOUT,
+    retries={"total_max_attempts": AWS_S3_MAX_ATTEMPTS, "mode": "standard"},
+)
 
 # Resilience: safe retries (Idempotency-Key), a cache that degrades when Redis is down, bounded
 # task publishing. See docs/reliability.md.
@@ -482,6 +497,13 @@ CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 # When the broker cannot take a task: "inline" runs it in the request, "refuse" answers 503.
 TASK_BROKER_DOWN = env("TASK_BROKER_DOWN", default="inline")
+# The email task's SES calls (anymail's boto3 client) bounded the same way: a hanging SES costs a
+# worker seconds, not minutes; the task's own retries (notifications/tasks.py) do the rest.
+ANYMAIL["AMAZON_SES_CLIENT_PARAMS"]["config"] = {
+    "connect_timeout": env.float("AWS_SES_CONNECT_TIMEOUT", default=2.0),
+    "read_timeout": env.float("AWS_SES_READ_TIMEOUT", default=5.0),
+    "retries": {"total_max_attempts": 2, "mode": "standard"},
+}
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "core.idempotency.document_idempotency_key",
