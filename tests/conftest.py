@@ -58,6 +58,17 @@ def _clean_cache() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _stackpro_celery_app_is_current() -> Iterator[None]:
+    """A test that builds its own Celery app (to publish to a fake SQS queue) makes it the current
+    app unless told otherwise, and every later ``shared_task`` call would publish there instead of
+    running inline. Put ours back after every test."""
+    yield
+    from stackpro.celery import app
+
+    app.set_current()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path: Any) -> None:
     if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
         settings.MEDIA_ROOT = tmp_path / "media"

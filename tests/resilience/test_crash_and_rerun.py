@@ -185,6 +185,7 @@ def test_an_sqs_task_failing_while_s3_is_down_is_redelivered_and_done_once(broke
     queue_url = sqs.create_queue(QueueName=f"faults-{broken_s3.bucket.name}")["QueueUrl"]
     publisher = Celery(
         "publisher",
+        set_as_current=False,  # else every later shared_task call would publish to this queue
         broker=f"sqs://@127.0.0.1:{moto_url.rsplit(':', 1)[1]}",
         broker_transport_options={"region": "us-east-1", "predefined_queues": {"celery": {"url": queue_url}}},
     )
