@@ -56,6 +56,8 @@ def valid(serializer_class: Any, data: Any) -> dict[str, Any]:
 class ProjectScopedView(APIView):
     """Base: ``self.project_for(request, project_id, *roles)`` fetches and checks in one step."""
 
+    pagination_class = LimitOffsetPagination  # schema only: lists are paginated by ``paginated()``
+
     def project_for(self, request: Request, project_id: Any, *roles: str) -> Any:
         project = selectors.project_get_for_user(project_id=project_id, user=request.user)
         if roles:
@@ -64,7 +66,16 @@ class ProjectScopedView(APIView):
 
 
 class ProjectListView(APIView):
-    @extend_schema(parameters=[ProjectListQuerySerializer], responses=ProjectSerializer(many=True))
+    pagination_class = LimitOffsetPagination  # schema only: the list is paginated by ``paginated()``
+
+    @extend_schema(
+        parameters=[
+            ProjectListQuerySerializer,
+            OpenApiParameter("q", str, description="Search in names and descriptions (empty: no filter)."),
+            OpenApiParameter("ordering", str, enum=list(selectors.PROJECT_ORDERINGS)),
+        ],
+        responses=ProjectSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         query = valid(ProjectListQuerySerializer, request.query_params)
         qs = selectors.project_list_for_user(user=request.user, **query)
@@ -170,7 +181,12 @@ class FileListView(ProjectScopedView):
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, description="Search in names"),
-            OpenApiParameter("ordering", str, description="name, size or created; '-' for descending"),
+            OpenApiParameter(
+                "ordering",
+                str,
+                description="name, size or created; '-' for descending",
+                enum=list(selectors.FILE_ORDERINGS),
+            ),
         ],
         responses=FileSerializer(many=True),
     )
