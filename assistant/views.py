@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -83,9 +84,10 @@ class ConversationDetailView(GenericAPIView):
         responses={200: ConversationSerializer},
     )
     def patch(self, request: Request, conversation_id: Any) -> Response:
-        selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)  # another's: 404
         data = ConversationRenameSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():  # another user's conversation is a 404 whatever the body
+            selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+            raise ValidationError(data.errors)
         conversation = services.conversation_rename(
             user=request.user, conversation_id=conversation_id, title=data.validated_data["title"]
         )
@@ -118,10 +120,10 @@ class MessageListCreateView(GenericAPIView):
         ),
     )
     def post(self, request: Request, conversation_id: Any) -> Response:
-        # Another user's conversation is a 404 whatever the body (the service validates first).
-        selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
         data = MessageCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():  # another user's conversation is a 404 whatever the body
+            selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+            raise ValidationError(data.errors)
         result = services.message_send(
             user=request.user, conversation_id=conversation_id, content=data.validated_data["content"]
         )

@@ -76,16 +76,17 @@ class StrictJSONTypesMixin:
                 raise serializers.ValidationError(errors)
         elif isinstance(data, QueryDict):
             # DRF reads an empty form/query value of an optional field as "absent" (``?role=``), so
-            # ``?unread=`` or ``?project=`` would pass where the schema wants a boolean or a UUID.
-            blank = {
-                f.field_name: ["May not be blank."]
-                for f in self._writable_fields  # type: ignore[attr-defined]
-                if data.get(f.field_name) == ""
-                and isinstance(f, _TYPED_FIELDS)
-                and not getattr(f, "allow_blank", False)
-            }
-            if blank:
-                raise serializers.ValidationError(blank)
+            # ``?unread=`` or ``?project=`` would pass where the schema wants a boolean or a UUID; and
+            # a BooleanField that allows null takes the text ``null`` as None. Absence says "none".
+            errors = {}
+            for f in self._writable_fields:  # type: ignore[attr-defined]
+                value = data.get(f.field_name)
+                if value == "" and isinstance(f, _TYPED_FIELDS) and not getattr(f, "allow_blank", False):
+                    errors[f.field_name] = ["May not be blank."]
+                elif isinstance(f, serializers.BooleanField) and value in {"null", "Null", "NULL"}:
+                    errors[f.field_name] = ["Must be a boolean."]
+            if errors:
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)  # type: ignore[misc]
 
 

@@ -24,7 +24,7 @@ class NotificationSerializer(StrictModelSerializer):
 
 
 class NotificationListQuerySerializer(StrictSerializer):
-    unread = serializers.BooleanField(required=False)  # absent: all; "null" is not a boolean
+    unread = serializers.BooleanField(required=False, allow_null=True, default=None)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
 
 
