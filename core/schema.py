@@ -60,6 +60,17 @@ class AutoSchema(SpectacularAutoSchema):
         finally:
             self.method = "DELETE"
 
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)  # type: ignore[arg-type]
+        error = OpenApiResponse(response=ErrorSerializer)
+        wanted = {"400", "404", "429", "503"}
+        if self.view.get_permissions() and not getattr(self.view, "schema_public", False):
+            wanted |= {"401", "403"}
+        for status in sorted(wanted):
+            if status not in responses:
+                responses[status] = self._get_response_for_code(error, status)
+        return responses
+
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     """``{status: Error body}`` for the statuses a view raises beyond the defaults (402, 409, 502, 504)::
