@@ -54,7 +54,7 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=int(os.environ.get("FUZZ_MAX_EXAMPLES", 50)))
     parser.add_argument("--seed", type=int, default=None, help="fixed seed (default: random, printed)")
     parser.add_argument("--max-time", type=int, default=None, help="time budget in seconds for schemathesis")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="schemathesis workers (default: 1 on SQLite, 2 else)")
     parser.add_argument("--database-url", default=os.environ.get("FUZZ_DATABASE_URL"))
     parser.add_argument(
         "--login-path", default="/api/v1/auth/token/", help="log users in here ('' for minted JWTs instead)"
@@ -69,6 +69,8 @@ def main() -> int:
     shutil.rmtree(report_dir, ignore_errors=True)
     report_dir.mkdir(parents=True)
     database_url = fresh_database(args.database_url, workdir)
+    if args.workers is None:  # SQLite has one writer: concurrent writes end as 503 "database is locked"
+        args.workers = 1 if database_url.startswith("sqlite") else 2
 
     from tests.fuzz.harness import (
         PHASES,
