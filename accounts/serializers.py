@@ -7,20 +7,22 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.serializers import StrictModelSerializer, StrictSerializer
+
 from .models import User
 
 PASSWORD: dict[str, Any] = {"write_only": True, "trim_whitespace": False, "max_length": 512}
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(StrictModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "name", "email_verified"]
         read_only_fields = fields
 
 
-class MeSerializer(serializers.ModelSerializer):
-    pending_email = serializers.EmailField(
+class MeSerializer(StrictModelSerializer):
+    pending_email = serializers.CharField(  # '' when none: not an email
         read_only=True, help_text="A new address waiting for confirmation by the link sent to it ('' if none)."
     )
 
@@ -30,54 +32,54 @@ class MeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RegisterSerializer(serializers.Serializer):
+class RegisterSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(**PASSWORD)
     name = serializers.CharField(max_length=150)
 
 
-class MeUpdateSerializer(serializers.Serializer):
+class MeUpdateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=150, required=False)
     email = serializers.EmailField(
         max_length=254, required=False, help_text="Sends a confirmation link to the new address; see pending_email."
     )
 
 
-class EmailSerializer(serializers.Serializer):
+class EmailSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
 
 
-class LoginSerializer(serializers.Serializer):
+class LoginSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(**PASSWORD)
 
 
-class TokenPairSerializer(serializers.Serializer):
+class TokenPairSerializer(StrictSerializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
 
 
-class RefreshSerializer(serializers.Serializer):
+class RefreshSerializer(StrictSerializer):
     refresh = serializers.CharField(max_length=4096)
 
 
-class TokenSerializer(serializers.Serializer):
+class TokenSerializer(StrictSerializer):
     token = serializers.CharField(max_length=2048)
 
 
-class PasswordSerializer(serializers.Serializer):
+class PasswordSerializer(StrictSerializer):
     password = serializers.CharField(**PASSWORD)
 
 
-class PasswordChangeSerializer(serializers.Serializer):
+class PasswordChangeSerializer(StrictSerializer):
     old_password = serializers.CharField(**PASSWORD)
     new_password = serializers.CharField(**PASSWORD)
 
 
-class PasswordResetConfirmSerializer(serializers.Serializer):
+class PasswordResetConfirmSerializer(StrictSerializer):
     token = serializers.CharField(max_length=2048)
     new_password = serializers.CharField(**PASSWORD)
 
 
-class DetailSerializer(serializers.Serializer):
+class DetailSerializer(StrictSerializer):
     detail = serializers.CharField()

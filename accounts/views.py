@@ -16,6 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.schema import error_responses
+
 from . import services, throttles
 from .models import User
 from .serializers import (
@@ -88,7 +90,11 @@ class RegisterView(PublicView):
 
 
 class VerifyEmailView(PublicView):
-    @extend_schema(request=TokenSerializer, responses={200: UserSerializer}, summary="Confirm an email address")
+    @extend_schema(
+        request=TokenSerializer,
+        responses={200: UserSerializer, **error_responses(409)},  # email_taken meanwhile
+        summary="Confirm an email address",
+    )
     def post(self, request: Request) -> Response:
         data = _valid(TokenSerializer, request)
         user = services.email_verify(token=data["token"], meta=services.RequestMeta.from_request(request))

@@ -7,10 +7,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializers import StrictModelSerializer, StrictSerializer
+
 from .models import Conversation, Message
 
 
-class UsageSerializer(serializers.Serializer):
+class UsageSerializer(StrictSerializer):
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
     cache_read_input_tokens = serializers.IntegerField()
@@ -26,7 +28,7 @@ def message_usage(message: Message) -> dict[str, int]:
     }
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(StrictModelSerializer):
     usage = serializers.SerializerMethodField()
 
     class Meta:
@@ -50,7 +52,7 @@ class MessageSerializer(serializers.ModelSerializer):
         return message_usage(obj)
 
 
-class ReplySerializer(serializers.ModelSerializer):
+class ReplySerializer(StrictModelSerializer):
     """The 201 answer of a send: the assistant's reply."""
 
     usage = serializers.SerializerMethodField()
@@ -66,7 +68,7 @@ class ReplySerializer(serializers.ModelSerializer):
         return message_usage(obj)
 
 
-class ConversationSerializer(serializers.ModelSerializer):
+class ConversationSerializer(StrictModelSerializer):
     project = serializers.UUIDField(source="project_id", read_only=True, allow_null=True)
     message_count = serializers.IntegerField(read_only=True, default=0)
 
@@ -88,25 +90,25 @@ class ConversationDetailSerializer(ConversationSerializer):
         return MessageSerializer(self.context.get("messages", []), many=True).data
 
 
-class ConversationCreateSerializer(serializers.Serializer):
+class ConversationCreateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     project = serializers.UUIDField(required=False, allow_null=True, default=None)
 
 
-class ConversationRenameSerializer(serializers.Serializer):
+class ConversationRenameSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200, allow_blank=False, trim_whitespace=True)
 
 
-class MessageCreateSerializer(serializers.Serializer):
+class MessageCreateSerializer(StrictSerializer):
     # The length limit (ASSISTANT_MESSAGE_MAX_CHARS) is checked by the service: 400 message_too_long.
     content = serializers.CharField(trim_whitespace=True, allow_blank=False)
 
 
-class ConversationFilterSerializer(serializers.Serializer):
+class ConversationFilterSerializer(StrictSerializer):
     project = serializers.UUIDField(required=False, allow_null=True, default=None)
 
 
-class UsageSummarySerializer(serializers.Serializer):
+class UsageSummarySerializer(StrictSerializer):
     month = serializers.CharField()
     tokens_used = serializers.IntegerField()
     tokens_limit = serializers.IntegerField()

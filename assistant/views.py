@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,7 +36,9 @@ class ConversationListCreateView(GenericAPIView):
     queryset = Conversation.objects.none()  # schema only: every read goes through a selector
 
     @extend_schema(
-        parameters=[OpenApiParameter("project", str, description="Only conversations about this project (UUID).")],
+        parameters=[
+            OpenApiParameter("project", OpenApiTypes.UUID, description="Only conversations about this project.")
+        ],
         responses={200: ConversationSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
@@ -54,6 +58,13 @@ class ConversationListCreateView(GenericAPIView):
         return Response(ConversationSerializer(conversation).data, status=status.HTTP_201_CREATED)
 
 
+RENAME_SCHEMA = {
+    "type": "object",
+    "properties": {"title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"}},
+    "required": ["title"],
+}
+
+
 class ConversationDetailView(GenericAPIView):
     serializer_class = ConversationDetailSerializer
     queryset = Conversation.objects.none()
@@ -66,10 +77,17 @@ class ConversationDetailView(GenericAPIView):
         conversation.message_count = conversation.messages.count()  # type: ignore[attr-defined]
         return Response(ConversationDetailSerializer(conversation, context={"messages": messages}).data)
 
-    @extend_schema(request=ConversationRenameSerializer, responses={200: ConversationSerializer})
+    @extend_schema(
+        # Not a partial update: the title is required (drf-spectacular would mark a serializer's
+        # fields optional for PATCH), and must hold a non-space character.
+        request={"application/json": RENAME_SCHEMA},
+        responses={200: ConversationSerializer},
+    )
     def patch(self, request: Request, conversation_id: Any) -> Response:
         data = ConversationRenameSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():  # another user's conversation is a 404 whatever the body
+            selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+            raise ValidationError(data.errors)
         conversation = services.conversation_rename(
             user=request.user, conversation_id=conversation_id, title=data.validated_data["title"]
         )
@@ -103,7 +121,9 @@ class MessageListCreateView(GenericAPIView):
     )
     def post(self, request: Request, conversation_id: Any) -> Response:
         data = MessageCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():  # another user's conversation is a 404 whatever the body
+            selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+            raise ValidationError(data.errors)
         result = services.message_send(
             user=request.user, conversation_id=conversation_id, content=data.validated_data["content"]
         )

@@ -7,18 +7,20 @@ from typing import Any
 from djstripe.models import Invoice, Price
 from rest_framework import serializers
 
+from core.serializers import StrictSerializer
+
 from .models import Plan
 from .services import invoice_as_dict
 
 
-class PriceSerializer(serializers.Serializer):
+class PriceSerializer(StrictSerializer):
     id = serializers.CharField()
     amount = serializers.IntegerField(allow_null=True, help_text="In the currency's smallest unit (cents).")
     currency = serializers.CharField()
     interval = serializers.CharField(allow_blank=True)
 
 
-class LimitsSerializer(serializers.Serializer):
+class LimitsSerializer(StrictSerializer):
     max_projects = serializers.IntegerField()
     max_members_per_project = serializers.IntegerField()
     max_file_size_bytes = serializers.IntegerField()
@@ -27,7 +29,7 @@ class LimitsSerializer(serializers.Serializer):
     api_rate_tier = serializers.CharField()
 
 
-class PlanSerializer(serializers.Serializer):
+class PlanSerializer(StrictSerializer):
     code = serializers.CharField()
     name = serializers.CharField()
     is_paid = serializers.BooleanField()
@@ -60,18 +62,18 @@ class PlanSerializer(serializers.Serializer):
         }
 
 
-class LimitUsageSerializer(serializers.Serializer):
+class LimitUsageSerializer(StrictSerializer):
     limit = serializers.IntegerField()
     usage = serializers.IntegerField(allow_null=True)
     exceeded = serializers.BooleanField()
 
 
-class PlanRefSerializer(serializers.Serializer):
+class PlanRefSerializer(StrictSerializer):
     code = serializers.CharField()
     name = serializers.CharField()
 
 
-class SubscriptionSerializer(serializers.Serializer):
+class SubscriptionSerializer(StrictSerializer):
     plan = PlanRefSerializer()
     status = serializers.CharField(help_text="Stripe's status (active, trialing, past_due, canceled, …) or none.")
     subscription_id = serializers.CharField(allow_null=True)
@@ -84,21 +86,21 @@ class SubscriptionSerializer(serializers.Serializer):
     exceeded_limits = serializers.ListField(child=serializers.CharField())
 
 
-class CheckoutInputSerializer(serializers.Serializer):
+class CheckoutInputSerializer(StrictSerializer):
     plan = serializers.SlugField(max_length=40)
     success_url = serializers.URLField(required=False, max_length=2000)
     cancel_url = serializers.URLField(required=False, max_length=2000)
 
 
-class PortalInputSerializer(serializers.Serializer):
+class PortalInputSerializer(StrictSerializer):
     return_url = serializers.URLField(required=False, max_length=2000)
 
 
-class RedirectSerializer(serializers.Serializer):
+class RedirectSerializer(StrictSerializer):
     url = serializers.URLField()
 
 
-class InvoiceSerializer(serializers.Serializer):
+class InvoiceSerializer(StrictSerializer):
     id = serializers.CharField()
     number = serializers.CharField(allow_blank=True)
     status = serializers.CharField(allow_blank=True)

@@ -28,6 +28,19 @@ _TEXT_FIELDS = (
 )
 
 
+# Fields whose empty query/form value is no value of their type.
+_TYPED_FIELDS = (
+    serializers.BooleanField,
+    serializers.IntegerField,
+    serializers.FloatField,
+    serializers.DecimalField,
+    serializers.ChoiceField,
+    serializers.UUIDField,
+    serializers.DateTimeField,
+    serializers.DateField,
+)
+
+
 def expected_json_type(field: serializers.Field) -> tuple[str, Any] | None:
     """(name, predicate) of the JSON type ``field`` documents, or None when any type may do."""
     if isinstance(field, serializers.BooleanField):
@@ -59,6 +72,19 @@ class StrictJSONTypesMixin:
                 expected = expected_json_type(field)
                 if expected and not expected[1](data[field.field_name]):
                     errors[field.field_name] = [f"Must be {expected[0]}."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        elif isinstance(data, QueryDict):
+            # DRF reads an empty form/query value of an optional field as "absent" (``?role=``), so
+            # ``?unread=`` or ``?project=`` would pass where the schema wants a boolean or a UUID; and
+            # a BooleanField that allows null takes the text ``null`` as None. Absence says "none".
+            errors = {}
+            for f in self._writable_fields:  # type: ignore[attr-defined]
+                value = data.get(f.field_name)
+                if value == "" and isinstance(f, _TYPED_FIELDS) and not getattr(f, "allow_blank", False):
+                    errors[f.field_name] = ["May not be blank."]
+                elif isinstance(f, serializers.BooleanField) and value in {"null", "Null", "NULL"}:
+                    errors[f.field_name] = ["Must be a boolean."]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)  # type: ignore[misc]

@@ -6,10 +6,12 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.serializers import StrictModelSerializer, StrictSerializer
+
 from .models import Category, DigestFrequency, Notification
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(StrictModelSerializer):
     is_read = serializers.SerializerMethodField()
 
     class Meta:
@@ -21,30 +23,30 @@ class NotificationSerializer(serializers.ModelSerializer):
         return obj.read_at is not None
 
 
-class NotificationListQuerySerializer(serializers.Serializer):
+class NotificationListQuerySerializer(StrictSerializer):
     unread = serializers.BooleanField(required=False, allow_null=True, default=None)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
 
 
-class UnreadCountSerializer(serializers.Serializer):
+class UnreadCountSerializer(StrictSerializer):
     count = serializers.IntegerField()
 
 
-class ReadAllSerializer(serializers.Serializer):
+class ReadAllSerializer(StrictSerializer):
     category = serializers.ChoiceField(choices=Category.choices, required=False, allow_null=True)
 
 
-class ReadAllResultSerializer(serializers.Serializer):
+class ReadAllResultSerializer(StrictSerializer):
     updated = serializers.IntegerField()
 
 
-class ChannelsSerializer(serializers.Serializer):
+class ChannelsSerializer(StrictSerializer):
     in_app = serializers.BooleanField(required=False)
     email = serializers.BooleanField(required=False)
     locked = serializers.BooleanField(read_only=True)
 
 
-class CategoriesSerializer(serializers.Serializer):
+class CategoriesSerializer(StrictSerializer):
     security = ChannelsSerializer(required=False)
     project = ChannelsSerializer(required=False)
     billing = ChannelsSerializer(required=False)
@@ -59,12 +61,12 @@ class CategoriesSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class PreferencesSerializer(serializers.Serializer):
+class PreferencesSerializer(StrictSerializer):
     categories = CategoriesSerializer(required=False)
     digest_frequency = serializers.ChoiceField(choices=DigestFrequency.choices, required=False)
 
 
-class UnsubscribeResultSerializer(serializers.Serializer):
+class UnsubscribeResultSerializer(StrictSerializer):
     category = serializers.CharField()
     subscribed = serializers.BooleanField()
     email = serializers.CharField(help_text="The address, masked.")

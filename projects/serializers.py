@@ -8,6 +8,8 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
+from core.serializers import StrictSerializer
+
 from .models import Activity, File, Invitation, Membership, Project, Role
 
 
@@ -74,25 +76,25 @@ def project_rows(rows: Any) -> list[dict[str, Any]]:
     ]
 
 
-class ProjectCreateSerializer(serializers.Serializer):
+class ProjectCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200, trim_whitespace=True)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
-class ProjectUpdateSerializer(serializers.Serializer):
+class ProjectUpdateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200, trim_whitespace=True, required=False)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     archived = serializers.BooleanField(required=False)
 
 
-class ProjectListQuerySerializer(serializers.Serializer):
+class ProjectListQuerySerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     archived = serializers.BooleanField(required=False, allow_null=True, default=None)
     q = serializers.CharField(required=False, max_length=200)
     ordering = serializers.CharField(required=False, max_length=20)
 
 
-class TransferSerializer(serializers.Serializer):
+class TransferSerializer(StrictSerializer):
     user_id = serializers.CharField(max_length=64)
 
 
@@ -111,12 +113,12 @@ def _not_owner(value: str) -> None:
         raise serializers.ValidationError("Must be editor or viewer (ownership moves with transfer/).")
 
 
-class InviteSerializer(serializers.Serializer):
+class InviteSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
     role = serializers.ChoiceField(choices=Role.choices, validators=[_not_owner])
 
 
-class MemberUpdateSerializer(serializers.Serializer):
+class MemberUpdateSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=Role.choices, validators=[_not_owner])
 
 
@@ -129,7 +131,7 @@ class InvitationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AcceptSerializer(serializers.Serializer):
+class AcceptSerializer(StrictSerializer):
     token = serializers.CharField(max_length=200)
 
 
@@ -142,18 +144,18 @@ class FileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class FileListQuerySerializer(serializers.Serializer):
+class FileListQuerySerializer(StrictSerializer):
     q = serializers.CharField(required=False, max_length=200)
     ordering = serializers.CharField(required=False, max_length=20)
 
 
-class UploadStartSerializer(serializers.Serializer):
+class UploadStartSerializer(StrictSerializer):
     name = serializers.CharField(max_length=1024, trim_whitespace=False)
     size = serializers.IntegerField(min_value=1, max_value=2**62)
     content_type = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
-class MultipartUploadSerializer(serializers.Serializer):
+class MultipartUploadSerializer(StrictSerializer):
     file = serializers.FileField(allow_empty_file=False)
 
 

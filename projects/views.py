@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.pagination import LimitOffsetPagination
+from core.schema import error_responses
 
 from . import selectors, services, storage
 from .errors import FileNotReady
@@ -58,6 +59,8 @@ def valid(serializer_class: Any, data: Any) -> dict[str, Any]:
 class ProjectScopedView(APIView):
     """Base: ``self.project_for(request, project_id, *roles)`` fetches and checks in one step."""
 
+    pagination_class = LimitOffsetPagination  # schema only: lists are paginated by ``paginated()``
+
     def project_for(self, request: Request, project_id: Any, *roles: str) -> Any:
         project = selectors.project_get_for_user(project_id=project_id, user=request.user)
         if roles:
@@ -66,7 +69,16 @@ class ProjectScopedView(APIView):
 
 
 class ProjectListView(APIView):
-    @extend_schema(parameters=[ProjectListQuerySerializer], responses=ProjectSerializer(many=True))
+    pagination_class = LimitOffsetPagination  # schema only: the list is paginated by ``paginated()``
+
+    @extend_schema(
+        parameters=[
+            ProjectListQuerySerializer,
+            OpenApiParameter("q", str, description="Search in names and descriptions (empty: no filter)."),
+            OpenApiParameter("ordering", str, enum=list(selectors.PROJECT_ORDERINGS)),
+        ],
+        responses=ProjectSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         # The plain first page (only limit/offset, or nothing) skips the filter serializer.
         if PAGING_PARAMS.issuperset(request.query_params):
@@ -81,7 +93,7 @@ class ProjectListView(APIView):
         )
         return paginator.get_paginated_response(project_rows(rows))
 
-    @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer, 402: OpenApiResponse()})
+    @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer, **error_responses(402)})
     def post(self, request: Request) -> Response:
         data = valid(ProjectCreateSerializer, request.data)
         project = services.project_create(owner=request.user, **data)
@@ -94,7 +106,7 @@ class ProjectDetailView(ProjectScopedView):
     def get(self, request: Request, project_id: str) -> Response:
         return Response(ProjectSerializer(self.project_for(request, project_id)).data)
 
-    @extend_schema(request=ProjectUpdateSerializer, responses=ProjectSerializer)
+    @extend_schema(request=ProjectUpdateSerializer, responses={200: ProjectSerializer, **error_responses(409)})
     def patch(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *WRITERS)
         data = valid(ProjectUpdateSerializer, request.data)
@@ -109,7 +121,7 @@ class ProjectDetailView(ProjectScopedView):
 
 
 class ProjectTransferView(ProjectScopedView):
-    @extend_schema(request=TransferSerializer, responses=ProjectSerializer)
+    @extend_schema(request=TransferSerializer, responses={200: ProjectSerializer, **error_responses(409)})
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *OWNER)
         data = valid(TransferSerializer, request.data)
@@ -123,7 +135,7 @@ class MemberListView(ProjectScopedView):
         project = self.project_for(request, project_id)
         return paginated(request, self, selectors.member_list(project=project), MembershipSerializer)
 
-    @extend_schema(request=InviteSerializer, responses={201: InvitationSerializer})
+    @extend_schema(request=InviteSerializer, responses={201: InvitationSerializer, **error_responses(402, 409)})
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *OWNER)
         data = valid(InviteSerializer, request.data)
@@ -132,7 +144,7 @@ class MemberListView(ProjectScopedView):
 
 
 class MemberDetailView(ProjectScopedView):
-    @extend_schema(request=MemberUpdateSerializer, responses=MembershipSerializer)
+    @extend_schema(request=MemberUpdateSerializer, responses={200: MembershipSerializer, **error_responses(409)})
     def patch(self, request: Request, project_id: str, member_id: str) -> Response:
         project = self.project_for(request, project_id, *OWNER)
         membership = selectors.member_get(project=project, member_id=member_id)
@@ -140,7 +152,7 @@ class MemberDetailView(ProjectScopedView):
         membership = services.member_change_role(membership=membership, actor=request.user, role=data["role"])
         return Response(MembershipSerializer(membership).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, project_id: str, member_id: str) -> Response:
         project = self.project_for(request, project_id)
         membership = selectors.member_get(project=project, member_id=member_id)
@@ -158,7 +170,7 @@ class InvitationListView(ProjectScopedView):
 
 
 class InvitationDetailView(ProjectScopedView):
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request: Request, project_id: str, invitation_id: str) -> Response:
         project = self.project_for(request, project_id, *OWNER)
         invitation = selectors.invitation_get(project=project, invitation_id=invitation_id)
@@ -167,7 +179,7 @@ class InvitationDetailView(ProjectScopedView):
 
 
 class InvitationAcceptView(APIView):
-    @extend_schema(request=AcceptSerializer, responses=ProjectSerializer)
+    @extend_schema(request=AcceptSerializer, responses={200: ProjectSerializer, **error_responses(402, 409)})
     def post(self, request: Request) -> Response:
         data = valid(AcceptSerializer, request.data)
         membership = services.invitation_accept(user=request.user, token=data["token"])
@@ -181,7 +193,12 @@ class FileListView(ProjectScopedView):
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, description="Search in names"),
-            OpenApiParameter("ordering", str, description="name, size or created; '-' for descending"),
+            OpenApiParameter(
+                "ordering",
+                str,
+                description="name, size or created; '-' for descending",
+                enum=list(selectors.FILE_ORDERINGS),
+            ),
         ],
         responses=FileSerializer(many=True),
     )
@@ -190,7 +207,10 @@ class FileListView(ProjectScopedView):
         query = valid(FileListQuerySerializer, request.query_params)
         return paginated(request, self, selectors.file_list(project=project, **query), FileSerializer)
 
-    @extend_schema(request={"multipart/form-data": MultipartUploadSerializer}, responses={201: FileSerializer})
+    @extend_schema(
+        request={"multipart/form-data": MultipartUploadSerializer},
+        responses={201: FileSerializer, **error_responses(402, 409, 502)},
+    )
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *WRITERS)
         data = valid(MultipartUploadSerializer, request.data)
@@ -199,7 +219,9 @@ class FileListView(ProjectScopedView):
 
 
 class FileUploadStartView(ProjectScopedView):
-    @extend_schema(request=UploadStartSerializer, responses={201: DirectUploadSerializer})
+    @extend_schema(
+        request=UploadStartSerializer, responses={201: DirectUploadSerializer, **error_responses(402, 409, 502)}
+    )
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *WRITERS)
         data = valid(UploadStartSerializer, request.data)
@@ -208,7 +230,7 @@ class FileUploadStartView(ProjectScopedView):
 
 
 class FileCompleteView(ProjectScopedView):
-    @extend_schema(request=None, responses=FileSerializer)
+    @extend_schema(request=None, responses={200: FileSerializer, **error_responses(402, 409, 502)})
     def post(self, request: Request, project_id: str, file_id: str) -> Response:
         project = self.project_for(request, project_id, *WRITERS)
         file = services.file_upload_complete(project=project, actor=request.user, file_id=file_id)
@@ -221,7 +243,7 @@ class FileDetailView(ProjectScopedView):
         project = self.project_for(request, project_id)
         return Response(FileSerializer(selectors.file_get(project=project, file_id=file_id)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(409, 502)})
     def delete(self, request: Request, project_id: str, file_id: str) -> Response:
         project = self.project_for(request, project_id, *WRITERS)
         file = selectors.file_get(project=project, file_id=file_id)
@@ -230,7 +252,13 @@ class FileDetailView(ProjectScopedView):
 
 
 class FileDownloadView(ProjectScopedView):
-    @extend_schema(responses={302: OpenApiResponse(description="Redirect to a signed URL"), 200: OpenApiResponse()})
+    @extend_schema(
+        responses={
+            302: OpenApiResponse(description="Redirect to a signed URL"),
+            200: OpenApiResponse(),
+            **error_responses(409, 502),
+        }
+    )
     def get(self, request: Request, project_id: str, file_id: str) -> Any:
         project = self.project_for(request, project_id)
         file = selectors.file_get(project=project, file_id=file_id)

@@ -41,8 +41,18 @@ def http(method: str, url: str, *, body: dict | None = None, headers: dict | Non
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], *, settings: str = "tests.fault_settings", workers: int = 1) -> Iterator[str]:
+def gunicorn(
+    env: dict[str, str],
+    *,
+    settings: str = "tests.fault_settings",
+    workers: int = 1,
+    timeout: int = 60,
+    log_path: Path | None = None,
+) -> Iterator[str]:
+    """gunicorn on a free port; its output goes to ``log_path`` when given (a pipe nobody reads would
+    block the server once a noisy run fills it)."""
     port = free_port()
+    log = open(log_path, "ab") if log_path else None  # noqa: SIM115 (closed in finally)
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings, **env}
     process = subprocess.Popen(
         [
@@ -55,21 +65,24 @@ def gunicorn(env: dict[str, str], *, settings: str = "tests.fault_settings", wor
             "-w",
             str(workers),
             "--timeout",
-            "60",
+            str(timeout),
             "--log-level",
             "warning",
         ],
         cwd=ROOT,
         env=full_env,
-        stdout=subprocess.PIPE,
+        stdout=log or subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a loaded 2-core machine can take a while
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited: {process.stdout.read().decode() if process.stdout else ''}")
+                output = process.stdout.read().decode() if process.stdout else ""
+                if log_path:
+                    output = Path(log_path).read_text(errors="replace")[-4000:]
+                raise RuntimeError(f"server exited: {output}")
             try:
                 if http("GET", f"{base}/api/v1/health/", timeout=2)[0] == 200:
                     break
@@ -84,3 +97,5 @@ def gunicorn(env: dict[str, str], *, settings: str = "tests.fault_settings", wor
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        if log:
+            log.close()

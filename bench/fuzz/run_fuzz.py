@@ -1,7 +1,8 @@
 """`make fuzz`: fuzz the whole API from its OpenAPI schema against a real gunicorn and a fresh database.
 
     .venv/bin/python bench/fuzz/run_fuzz.py [--max-examples 50] [--seed N] [--max-time S]
-        [--database-url mysql://root:@127.0.0.1:3306/stackpro_fuzz] [--login-path /api/v1/auth/login/]
+        [--database-url mysql://root:@127.0.0.1:3306/stackpro_fuzz] [--login-path /api/v1/auth/token/]
+        [--phases examples,coverage,fuzzing,stateful] [--deterministic]
 
 All phases (examples, coverage, fuzzing, stateful), all checks, two users (alice, bob) plus the
 cross-user pass of tests/fuzz/harness.py. Prints the figures and writes them, with schemathesis'
@@ -53,9 +54,13 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=int(os.environ.get("FUZZ_MAX_EXAMPLES", 50)))
     parser.add_argument("--seed", type=int, default=None, help="fixed seed (default: random, printed)")
     parser.add_argument("--max-time", type=int, default=None, help="time budget in seconds for schemathesis")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="schemathesis workers (default: 1 on SQLite, 2 else)")
     parser.add_argument("--database-url", default=os.environ.get("FUZZ_DATABASE_URL"))
-    parser.add_argument("--login-path", default=None, help="log users in through this endpoint instead of minted JWTs")
+    parser.add_argument(
+        "--login-path", default="/api/v1/auth/token/", help="log users in here ('' for minted JWTs instead)"
+    )
+    parser.add_argument("--phases", default=None, help="schemathesis phases (default: all)")
+    parser.add_argument("--deterministic", action="store_true", help="schemathesis' deterministic mode (as in CI)")
     parser.add_argument("--report-dir", default=str(ROOT / "test-artifacts" / "fuzz"))
     args = parser.parse_args()
 
@@ -64,8 +69,19 @@ def main() -> int:
     shutil.rmtree(report_dir, ignore_errors=True)
     report_dir.mkdir(parents=True)
     database_url = fresh_database(args.database_url, workdir)
+    if args.workers is None:  # SQLite has one writer: concurrent writes end as 503 "database is locked"
+        args.workers = 1 if database_url.startswith("sqlite") else 2
 
-    from tests.fuzz.harness import cross_user_pass, fuzz_users, run_schemathesis, server_env, write_auth_file
+    from tests.fuzz.harness import (
+        PHASES,
+        cross_user_pass,
+        ensure_plan_catalogue,
+        fuzz_services,
+        fuzz_users,
+        run_schemathesis,
+        server_env,
+        write_auth_file,
+    )
 
     env = server_env(database_url)
     os.environ.update(env)
@@ -73,19 +89,31 @@ def main() -> int:
     import django
 
     django.setup()
+    ensure_plan_catalogue()
     users = fuzz_users()
-    auth_file = write_auth_file(workdir / "auth.json", users, login_path=args.login_path)
+    auth_file = write_auth_file(workdir / "auth.json", users, login_path=args.login_path or None)
     seed = args.seed if args.seed is not None else int(time.time()) % 100000
 
     from tests.servers import gunicorn
 
     started = time.monotonic()
-    with gunicorn(env, settings="stackpro.settings.test", workers=max(2, args.workers)) as base:
+    with (
+        fuzz_services(workdir) as upstreams,
+        gunicorn(
+            {**env, **upstreams},
+            settings="stackpro.settings.test",
+            workers=max(2, args.workers),
+            timeout=30,
+            log_path=report_dir / "server.log",
+        ) as base,
+    ):
         result = run_schemathesis(
             base,
             auth_file,
             max_examples=args.max_examples,
             seed=seed,
+            deterministic=args.deterministic,
+            phases=args.phases or PHASES,
             max_time=args.max_time,
             workers=args.workers,
             report_dir=report_dir,
@@ -94,7 +122,8 @@ def main() -> int:
         reverse = cross_user_pass(base, users[1], users[0])
     summary = {
         **result.summary(),
-        "seed": seed,
+        "seed": None if args.deterministic else seed,
+        "login_path": args.login_path or None,
         "max_examples": args.max_examples,
         "cross_user": {
             "objects": len(cross.objects) + len(reverse.objects),

@@ -11,8 +11,11 @@ import pytest
 
 from notifications.models import Notification
 from tests.fuzz.harness import (
+    LOGIN_PATH,
     PHASES,
     cross_user_pass,
+    ensure_plan_catalogue,
+    fuzz_services,
     fuzz_users,
     pytest_database_url,
     run_schemathesis,
@@ -28,9 +31,19 @@ PHASES = os.environ.get("FUZZ_PHASES", PHASES)  # e.g. "fuzzing,stateful" if cov
 
 
 def test_bounded_fuzz_run(transactional_db, tmp_path):
+    ensure_plan_catalogue()
     alice, bob = users = fuzz_users()
-    auth_file = write_auth_file(tmp_path / "auth.json", users)
-    with gunicorn(server_env(pytest_database_url()), settings="stackpro.settings.test", workers=2) as base:
+    auth_file = write_auth_file(tmp_path / "auth.json", users, login_path=LOGIN_PATH)
+    with (
+        fuzz_services(tmp_path) as upstreams,
+        gunicorn(
+            server_env(pytest_database_url(), upstreams),
+            settings="stackpro.settings.test",
+            workers=2,
+            timeout=30,
+            log_path=tmp_path / "server.log",
+        ) as base,
+    ):
         result = run_schemathesis(
             base,
             auth_file,
@@ -42,6 +55,7 @@ def test_bounded_fuzz_run(transactional_db, tmp_path):
         crossings = [cross_user_pass(base, alice, bob), cross_user_pass(base, bob, alice)]
     summary = result.summary()
     print("bounded fuzz run:", summary)
+    print("cross-user:", sum(len(c.objects) for c in crossings), "objects,", sum(c.probes for c in crossings), "probes")
     assert result.exit_code == 0, result.output[-6000:]
     assert summary["failures"] == [] and summary["errors"] == [], summary
     assert summary["operations_tested"] == summary["operations_total"] > 0, summary  # every operation covered
