@@ -88,6 +88,11 @@ OWASP_API_TOP_10_2023: dict[str, dict[str, list[str] | str]] = {
             "tests.accounts.test_register_verify::test_verify_token_expires",
             "tests.accounts.test_register_verify::test_forged_verification_tokens_are_refused",
             "tests.core.test_settings::test_production_passes_deploy_checks_and_uses_argon2",
+            # staff console: throttled login, TOTP second factor on in production
+            "tests.console.test_login::test_login_is_throttled_per_account",
+            "tests.console.test_login::test_login_is_throttled_per_ip",
+            "tests.console.test_login::test_a_password_only_session_is_not_enough_once_2fa_is_on",
+            "tests.console.test_login::test_2fa_is_on_in_production_settings",
         ],
         "todo": [],
     },
@@ -147,6 +152,11 @@ OWASP_API_TOP_10_2023: dict[str, dict[str, list[str] | str]] = {
             "tests.projects.test_bola_and_activity::test_a_member_of_two_projects_cannot_cross_ids",
             "tests.security.test_api5_function_level::test_a_signed_in_user_who_is_not_staff_gets_no_admin_page",
             "tests.security.test_api5_function_level::test_no_api_view_relies_on_a_staff_flag",
+            # the staff console (the admin): staff groups see and do only what their role allows
+            "tests.console.test_login::test_non_staff_cannot_log_in",
+            "tests.console.test_roles::test_support_reads_users_but_cannot_edit_or_run_billing_actions",
+            "tests.console.test_roles::test_support_cannot_open_webhook_events_billing_can_but_not_edit",
+            "tests.console.test_roles::test_staff_without_a_group_sees_nothing",
         ],
         "todo": [],
     },
