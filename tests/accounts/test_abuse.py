@@ -12,6 +12,7 @@ from django.core import mail
 from accounts.models import User
 from core.testing import assert_api_error, wait_for_fresh_window
 from tests.accounts.conftest import STRONG_PASSWORD
+from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,7 @@ RESET = "/api/v1/auth/password/reset/"
 # ------------------------------------------------------------------------------------------------
 # Enumeration
 # ------------------------------------------------------------------------------------------------
+@covers_route("accounts:register", "anonymous")
 def test_register_of_an_existing_email_looks_like_a_new_account(call, api_client, user):
     known = call(api_client, "post", REGISTER, {"email": user.email, "password": STRONG_PASSWORD, "name": "X Y"})
     new = call(api_client, "post", REGISTER, {"email": "fresh@example.com", "password": STRONG_PASSWORD, "name": "X Y"})
@@ -45,6 +47,8 @@ def test_register_of_an_existing_email_still_validates_the_password(call, api_cl
     assert_api_error(response, 400, "weak_password")
 
 
+@covers_route("accounts:password-reset", "anonymous")
+@covers_route("accounts:verify-email-resend", "anonymous")
 @pytest.mark.parametrize("url", [RESET, RESEND])
 def test_reset_and_resend_answer_the_same_for_known_and_unknown_addresses(call, api_client, url):
     from tests.factories import UserFactory

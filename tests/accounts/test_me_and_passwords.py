@@ -14,6 +14,7 @@ from notifications.models import Notification
 from tests.accounts.conftest import STRONG_PASSWORD, last_mail_to, token_in
 from tests.conftest import client_for
 from tests.factories import UserFactory
+from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
 
@@ -224,6 +225,7 @@ def test_reset_token_expires(call, api_client, user, settings, password):
     assert user.check_password(password)
 
 
+@covers_route("accounts:password-reset-confirm", "anonymous")
 def test_forged_or_cross_purpose_reset_tokens_are_refused(call, api_client, user):
     verification = tokens.make(user, tokens.VERIFY_EMAIL)
     for token in (verification, "x" * 40, verification[:-3] + "abc"):

@@ -12,6 +12,7 @@ from accounts.models import AuthEvent, User
 from core.testing import assert_api_error
 from tests.accounts.conftest import STRONG_PASSWORD, last_mail_to, token_in
 from tests.factories import UserFactory
+from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +103,7 @@ def test_verify_token_expires(call, api_client, settings):
     assert not User.objects.get(email="new.person@example.com").email_verified
 
 
+@covers_route("accounts:verify-email", "anonymous")
 @pytest.mark.parametrize(
     "forge",
     [

@@ -7,6 +7,7 @@ import pytest
 from assistant.models import Conversation, Message
 from core.testing import assert_api_error
 from tests.assistant.factories import ConversationFactory, MessageFactory
+from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +54,8 @@ def test_title_is_optional(auth_client):
     assert response.status_code == 201 and response.json()["title"] == ""
 
 
+@covers_route("assistant:conversation", "other_tenant")
+@covers_route("assistant:messages", "other_tenant")
 def test_another_users_conversation_is_404_everywhere(auth_client, other_user):
     theirs = ConversationFactory(user=other_user)
     MessageFactory(conversation=theirs, content="secret")

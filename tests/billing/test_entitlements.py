@@ -14,6 +14,7 @@ from billing.entitlements import FREE
 from billing.models import Plan
 from billing.selectors import entitlements_for_user
 from core.context import request_id_var
+from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +31,7 @@ def test_data_migration_creates_free_pro_team():
     assert plans["team"].max_projects > plans["pro"].max_projects > free.max_projects
 
 
+@covers_route("billing:plans", "anonymous")
 def test_plans_endpoint_is_public_with_limits_and_prices(api_client, fake_stripe, prices):
     # Prices are shown once mirrored (checkout or billing_sync mirror them).
     services.plan_price_id(plan=Plan.objects.get(code="pro"))

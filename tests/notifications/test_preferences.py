@@ -9,6 +9,7 @@ from django.urls import reverse
 from core.testing import assert_api_error
 from notifications.models import Category, EmailDelivery, Notification
 from notifications.services import notify, preferences_update
+from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
 URL = reverse("notifications:preferences")
@@ -80,6 +81,7 @@ def test_put_is_partial_and_persists(auth_client):
     assert auth_client.get(URL).json()["categories"]["project"] == {"in_app": False, "email": False, "locked": False}
 
 
+@covers_route("notifications:preferences", "other_tenant")
 def test_preferences_are_per_user(auth_client, other_client):
     auth_client.put(URL, {"categories": {"billing": {"email": False}}}, format="json")
     assert other_client.get(URL).json()["categories"]["billing"]["email"] is True

@@ -13,6 +13,7 @@ from django.urls import reverse
 from core.testing import assert_api_error
 from notifications.models import EmailDelivery
 from notifications.services import UNSUBSCRIBE_SALT, notify, preference_for, preferences_get, unsubscribe_token
+from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +22,7 @@ def url(token: str) -> str:
     return reverse("notifications:unsubscribe", kwargs={"token": token})
 
 
+@covers_route("notifications:unsubscribe", "anonymous")
 def test_get_describes_and_changes_nothing(api_client, user):
     token = unsubscribe_token(user=user, category="project")
     response = api_client.get(url(token))

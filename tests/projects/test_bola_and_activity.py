@@ -11,6 +11,7 @@ from core.registry import erasers, exporters, usage_providers
 from core.testing import assert_api_error
 from projects.models import Activity, File, Invitation, Membership, Project, Role
 from tests.conftest import client_for
+from tests.security.route_matrix import covers_route
 
 from .factories import FileFactory, InvitationFactory, MembershipFactory, ProjectFactory
 
@@ -29,6 +30,12 @@ def theirs(world):
     }
 
 
+@covers_route("projects:file", "other_tenant")
+@covers_route("projects:file-download", "other_tenant")
+@covers_route("projects:file-complete", "other_tenant")
+@covers_route("projects:member", "other_tenant")
+@covers_route("projects:invitation", "other_tenant")
+@covers_route("projects:transfer", "other_tenant")
 @pytest.mark.parametrize(
     ("method", "suffix", "body"),
     [
@@ -57,6 +64,9 @@ def test_foreign_ids_under_my_project_are_404(world, theirs, method, suffix, bod
     assert not Invitation.objects.get(pk=theirs["invitation"].pk).revoked
 
 
+@covers_route("projects:detail", "other_tenant")
+@covers_route("projects:files", "other_tenant")
+@covers_route("projects:members", "other_tenant")
 def test_their_project_is_404_for_every_verb(world, theirs):
     owner = world.client("owner")
     base = f"/api/v1/projects/{theirs['project'].pk}/"

@@ -15,6 +15,7 @@ from notifications.models import Notification
 from projects.models import Activity, Invitation, Membership, Role
 from tests.conftest import client_for
 from tests.factories import UserFactory
+from tests.security.route_matrix import covers_route
 
 from .factories import InvitationFactory, MembershipFactory, ProjectFactory
 
@@ -76,6 +77,7 @@ def test_inviting_an_existing_user_also_notifies_them_in_app(auth_client, projec
     assert notification.category == "project" and "Apollo" in notification.title
 
 
+@covers_route("invitations:accept", "other_tenant")
 def test_accept_requires_the_invited_verified_email(auth_client, project, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         invite(auth_client, project, "target@example.com")
@@ -102,6 +104,7 @@ def test_accept_refuses_expired_revoked_and_unknown_tokens(auth_client, project,
     assert Activity.objects.filter(project=project, verb="member.invitation_revoked").exists()
 
 
+@covers_route("invitations:accept", "anonymous")
 def test_accept_needs_authentication(api_client):
     assert_api_error(api_client.post(ACCEPT, {"token": "x"}), 401, "not_authenticated")
 

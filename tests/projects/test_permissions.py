@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.testing import assert_api_error
 from projects.models import FileStatus
+from tests.security.route_matrix import covers_route
 
 from .factories import FileFactory, MembershipFactory
 
@@ -82,6 +83,18 @@ CASES = [
 ]
 
 
+@covers_route("projects:detail", "anonymous", "other_tenant", "lower_role")
+@covers_route("projects:transfer", "anonymous", "other_tenant", "lower_role")
+@covers_route("projects:members", "anonymous", "other_tenant", "lower_role")
+@covers_route("projects:member", "anonymous", "other_tenant", "lower_role")
+@covers_route("projects:invitations", "anonymous", "other_tenant", "lower_role")
+@covers_route("projects:invitation", "anonymous", "other_tenant", "lower_role")
+@covers_route("projects:files", "anonymous", "other_tenant", "lower_role")
+@covers_route("projects:file-upload-start", "anonymous", "other_tenant", "lower_role")
+@covers_route("projects:file", "anonymous", "other_tenant", "lower_role")
+@covers_route("projects:file-complete", "anonymous", "other_tenant", "lower_role")
+@covers_route("projects:file-download", "anonymous", "other_tenant")
+@covers_route("projects:activity", "anonymous", "other_tenant")
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_role_matrix(request, world, case: Case, who: str, django_capture_on_commit_callbacks):
@@ -130,6 +143,7 @@ def test_unknown_or_malformed_ids_are_404(world, project_id, suffix):
     assert_api_error(response, 404, "not_found")
 
 
+@covers_route("projects:list", "anonymous")
 def test_anonymous_project_list_is_401(api_client):
     assert_api_error(api_client.get("/api/v1/projects/"), 401, "not_authenticated")
 

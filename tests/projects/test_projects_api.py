@@ -9,6 +9,7 @@ from core.testing import assert_api_error
 from projects.models import Activity, Membership, Project, Role
 from tests.conftest import client_for
 from tests.factories import UserFactory
+from tests.security.route_matrix import covers_route
 
 from .factories import FileFactory, MembershipFactory, ProjectFactory
 
@@ -67,6 +68,7 @@ def test_update_renames_and_archives_with_activity(world):
     assert renamed.data == {"old_name": "Apollo", "name": "Artemis"} and renamed.actor == world.editor
 
 
+@covers_route("projects:list", "other_tenant")
 def test_list_shows_owned_and_member_projects_with_roles(world):
     mine = world.client("editor").get("/api/v1/projects/").json()
     assert [(p["name"], p["role"]) for p in mine["results"]] == [("Apollo", "editor")]

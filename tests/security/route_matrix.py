@@ -61,13 +61,54 @@ EXCLUDED_PREFIXES: dict[str, str] = {
 PUBLIC: dict[str, str] = {
     "health": "liveness probe for load balancers: answers {status: ok}, nothing else",
     "health-ready": "readiness probe: names the failing backend, no hosts, versions or errors",
-    # TODO(accounts): "accounts:register", "accounts:login", "accounts:password-reset", ...
+    # accounts: the ways in, before a caller has an access token. Each answers the same whether an
+    # address has an account or not, and is throttled per IP and per address (tests/accounts/test_abuse.py).
+    "accounts:register": "sign-up; an address already taken gets the same 201 shape as a new one",
+    "accounts:verify-email": "authenticated by the signed, single-use, expiring token from the email",
+    "accounts:verify-email-resend": "202 with one fixed body whoever the address belongs to",
+    "accounts:token": "login; one 401 invalid_credentials for a wrong password, unknown or inactive address",
+    "accounts:token-refresh": "authenticated by the refresh token in the body (rotated, blacklisted once used)",
+    "accounts:logout": "authenticated by the refresh token it revokes; a bad token is 401 token_not_valid",
+    "accounts:password-reset": "202 with one fixed body whoever the address belongs to",
+    "accounts:password-reset-confirm": "authenticated by the signed, single-use, expiring token from the email",
+    "billing:plans": "the public price list: plan codes, limits and prices, no user data",
+    "notifications:unsubscribe": "one-click unsubscribe from an email (RFC 8058): authenticated by the "
+    "signed user+category token in the link; reveals the category and a masked address only",
 }
+
+NO_ROLES_ON_ONES_ACCOUNT = "no roles on one's own account (staff powers live in the admin, excluded above)"
+NO_ROLES_IN_APP = "{app} objects belong to one user: there are no roles, so no lower one"
 
 # route name → {case: why it does not apply}. Every entry needs a reason a reviewer can check.
 NOT_APPLICABLE: dict[str, dict[str, str]] = {
-    # e.g. "accounts:me": {"other_tenant": "reads only the caller's own account",
-    #                      "lower_role": "no roles on one's own account"},
+    # accounts: the caller's own account, found from the token, never from an id in the request.
+    "accounts:me": {"lower_role": NO_ROLES_ON_ONES_ACCOUNT},
+    "accounts:me-export": {"lower_role": NO_ROLES_ON_ONES_ACCOUNT},
+    "accounts:password-change": {"lower_role": NO_ROLES_ON_ONES_ACCOUNT},
+    # projects: roles are per project; listing and creating projects needs none.
+    "projects:list": {"lower_role": "any signed-in user lists the projects they belong to and creates their own"},
+    "projects:activity": {"lower_role": "read-only and open to every member: the viewer gets 200 in the role matrix"},
+    "projects:file-download": {
+        "lower_role": "read-only and open to every member: the viewer gets 200 in the role matrix"
+    },
+    "invitations:accept": {"lower_role": "no role is needed to accept: the invitation carries the role it grants"},
+    # billing: one subscription per user, no roles.
+    "billing:subscription": {"lower_role": NO_ROLES_IN_APP.format(app="billing")},
+    "billing:checkout": {"lower_role": NO_ROLES_IN_APP.format(app="billing")},
+    "billing:portal": {"lower_role": NO_ROLES_IN_APP.format(app="billing")},
+    "billing:invoices": {"lower_role": NO_ROLES_IN_APP.format(app="billing")},
+    # assistant: conversations and usage belong to one user, no roles.
+    "assistant:conversations": {"lower_role": NO_ROLES_IN_APP.format(app="assistant")},
+    "assistant:conversation": {"lower_role": NO_ROLES_IN_APP.format(app="assistant")},
+    "assistant:messages": {"lower_role": NO_ROLES_IN_APP.format(app="assistant")},
+    "assistant:usage": {"lower_role": NO_ROLES_IN_APP.format(app="assistant")},
+    # notifications: one user's inbox and preferences, no roles.
+    "notifications:list": {"lower_role": NO_ROLES_IN_APP.format(app="notifications")},
+    "notifications:unread-count": {"lower_role": NO_ROLES_IN_APP.format(app="notifications")},
+    "notifications:read-all": {"lower_role": NO_ROLES_IN_APP.format(app="notifications")},
+    "notifications:preferences": {"lower_role": NO_ROLES_IN_APP.format(app="notifications")},
+    "notifications:detail": {"lower_role": NO_ROLES_IN_APP.format(app="notifications")},
+    "notifications:read": {"lower_role": NO_ROLES_IN_APP.format(app="notifications")},
 }
 
 # route name → case → ["tests.module::test_name", ...], filled by @covers_route at import time.
@@ -161,3 +202,19 @@ def missing_cases(routes: list[Route]) -> dict[str, list[str]]:
         if gaps:
             missing[route.name] = gaps
     return missing
+
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def route_named(name: str) -> Route:
+    for route in walk_routes():
+        if route.name == name:
+            return route
+    raise LookupError(f"no route named {name!r}")
+
+
+def http_methods(name: str) -> list[str]:
+    """The HTTP methods the route's view answers (OPTIONS and HEAD aside)."""
+    view = route_named(name).view_class
+    return [method for method in HTTP_METHODS if hasattr(view, method)]
