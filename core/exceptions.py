@@ -6,7 +6,8 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -74,6 +75,10 @@ def database_unavailable_body() -> dict[str, Any]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER. Keeps DRF's set_rollback() behaviour."""
     headers: dict[str, str] = {}
+    if isinstance(exc, DjangoValidationError):
+        # A model's full_clean() in a service: the same 400 as a serializer's, never a 500.
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = drf_exceptions.ValidationError(detail)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -110,6 +115,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = database_unavailable_body()
         status = 503
         headers["Retry-After"] = str(DB_RETRY_AFTER_SECONDS)
+    elif isinstance(exc, IntegrityError):
+        # A constraint a service did not foresee, almost always a concurrent change (the project was
+        # deleted while a member was being added): the client may reload and retry.
+        logger.warning("integrity error: %s", exc)
+        body = error_body("conflict", "The request conflicts with a concurrent change. Reload and try again.")
+        status = 409
     elif isinstance(exc, DatabaseError):
         logger.exception("database error")
         body = error_body("server_error", "An unexpected error occurred.")

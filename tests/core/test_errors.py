@@ -49,6 +49,18 @@ def test_domain_errors_keep_their_code(api_client):
     assert body["limit"] == "projects"
 
 
+def test_model_validation_in_a_service_is_a_400_with_fields(api_client):
+    body = assert_api_error(api_client.get("/api/v1/test/error/model/"), 400, "validation_error")
+    assert body["fields"] == {"title": ["Ensure this value has at most 200 characters."]}
+
+
+def test_a_constraint_broken_by_a_concurrent_change_is_a_409(api_client):
+    response = api_client.get("/api/v1/test/error/integrity/")
+    body = assert_api_error(response, 409, "conflict")
+    assert "foreign key" not in response.content.decode()
+    assert set(body) == {"code", "message"}
+
+
 def test_database_unavailable_is_503_with_retry_after(api_client):
     response = api_client.get("/api/v1/test/error/db/")
     assert_api_error(response, 503, "service_unavailable")

@@ -52,6 +52,14 @@ class ErrorView(APIView):
             raise Conflict("Already there.")
         if kind == "limit":
             raise PlanLimitExceeded("projects")
+        if kind == "model":
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError({"title": ["Ensure this value has at most 200 characters."]})
+        if kind == "integrity":
+            from django.db import IntegrityError
+
+            raise IntegrityError(1452, "Cannot add or update a child row: a foreign key constraint fails")
         if kind == "db":
             raise OperationalError(2003, "Can't connect to MySQL server")
         raise RuntimeError("boom: SELECT secret FROM table")
