@@ -82,9 +82,9 @@ class StrictJSONTypesMixin:
             for f in self._writable_fields:  # type: ignore[attr-defined]
                 value = data.get(f.field_name)
                 if value == "" and isinstance(f, _TYPED_FIELDS) and not getattr(f, "allow_blank", False):
-                    errors[f.field_name] = ["May not be blank."]
+                    errors[str(f.field_name)] = ["May not be blank."]
                 elif isinstance(f, serializers.BooleanField) and value in {"null", "Null", "NULL"}:
-                    errors[f.field_name] = ["Must be a boolean."]
+                    errors[str(f.field_name)] = ["Must be a boolean."]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)  # type: ignore[misc]

@@ -9,7 +9,7 @@ is not even a UUID), so project ids cannot be probed.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce
@@ -144,7 +144,7 @@ def project_page_for_user(*, user: Any, limit: int, offset: int, **filters: Any)
     ``COUNT(*) OVER ()`` window on the same rows (a second ``COUNT`` query only when the offset is
     past the end and the page comes back empty)."""
     qs = project_list_for_user(user=user, **filters)
-    rows = list(qs.annotate(total=Window(Count("*")))[offset : offset + limit])
+    rows = cast(list[dict[str, Any]], list(qs.annotate(total=Window(Count("*")))[offset : offset + limit]))
     if rows:
         return int(rows[0]["total"]), rows
     return (qs.count() if offset else 0), rows

@@ -491,7 +491,7 @@ if REDIS_URL:
     CACHES["default"]["BACKEND"] = "core.cache.ResilientRedisCache"
     CACHES["default"]["OPTIONS"]["CIRCUIT_BREAKER_SECONDS"] = env.int("CACHE_CIRCUIT_BREAKER_SECONDS", default=5)
     # Bounded waits on a dead or hanging broker (publishing only; see core/tasks.py).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 1, "socket_timeout": 2}
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
