@@ -80,7 +80,8 @@ def run_like_a_worker(delivery_id: str) -> str:
         try:
             return send_email_delivery_task.apply(args=[delivery_id], retries=retries).get()
         except Retry as retry:
-            assert retry.when  # a countdown: the backoff
+            # The backoff countdown, with Celery's full jitter: anywhere in [0, 30 s x 2^retries].
+            assert retry.when is not None and 0 <= retry.when <= 30 * 2**retries
             retries += 1
 
 
