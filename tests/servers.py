@@ -23,6 +23,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def ensure_mysql_database(url: str) -> None:
+    """Create the database a ``mysql://`` URL names when it does not exist yet (a fresh machine's
+    MariaDB has only ``test``); anything else is left alone."""
+    if not url.startswith("mysql"):
+        return
+    from urllib.parse import urlparse
+
+    import pymysql
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    connection = pymysql.connect(
+        host=parsed.hostname, port=parsed.port or 3306, user=parsed.username or "root", password=parsed.password or ""
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    finally:
+        connection.close()
+
+
 def http(method: str, url: str, *, body: dict | None = None, headers: dict | None = None, timeout: float = 30):
     """(status, headers, parsed JSON or text) — never raises for HTTP error statuses."""
     data = json.dumps(body).encode() if body is not None else None
