@@ -8,13 +8,15 @@ is not even a UUID), so project ids cannot be probed.
 
 from __future__ import annotations
 
+import functools
 import uuid
-from typing import Any, cast
+from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from core import rawsql
 from core.errors import InvalidInput, NotFound, PermissionDenied
 
 from .models import Activity, File, FileStatus, Invitation, Membership, Project, Role
@@ -84,27 +86,93 @@ PROJECT_ROW_FIELDS = (
     "project__owner__name",
     "project__created_at",
     "project__updated_at",
+    "member_count",
 )
 
 
-def project_list_for_user(
+@functools.cache
+def _project_page_sql(
+    vendor: str, *, role: bool, archived: bool, q: bool, ordering: str, count_only: bool = False
+) -> str:
+    """The projects page as one statement (``core.rawsql``), built once per shape and backend
+    (``vendor``): the caller's memberships joined to their projects and the projects' owners,
+    ``member_count`` a correlated count on the ``(project, created_at)`` index, the total a
+    ``COUNT(*) OVER ()`` window on the same rows. Names come from the models and are quoted; every
+    value is a parameter."""
+    from accounts.models import User  # the owner's name; accounts is below projects
+
+    c = rawsql.column
+    where = [f"{c(Membership, 'user', 'm')} = %s"]
+    if role:
+        where.append(f"{c(Membership, 'role', 'm')} = %s")
+    if archived:
+        where.append(f"{c(Project, 'archived', 'p')} = %s")
+    if q:
+        like = connection.operators["icontains"]  # the ORM's icontains on this backend
+        where.append(f"({c(Project, 'name', 'p')} {like} OR {c(Project, 'description', 'p')} {like})")
+    joins = (
+        f"FROM {rawsql.table(Membership)} m "
+        f"INNER JOIN {rawsql.table(Project)} p ON {c(Project, 'id', 'p')} = {c(Membership, 'project', 'm')} "
+        f"INNER JOIN {rawsql.table(User)} u ON {c(User, 'id', 'u')} = {c(Project, 'owner', 'p')} "
+        f"WHERE {' AND '.join(where)}"
+    )
+    if count_only:
+        return f"SELECT COUNT(*) {joins}"  # noqa: S608 (names from _meta, values are parameters)
+    order = ", ".join(
+        f"{c(Project, name.lstrip('-'), 'p')}{' DESC' if name.startswith('-') else ' ASC'}"
+        for name in PROJECT_ORDERINGS[ordering]
+    )
+    # Names from _meta, quoted by the backend; every value is a parameter.
+    return (
+        f"SELECT {c(Membership, 'role', 'm')}, {c(Membership, 'project', 'm')}, {c(Project, 'name', 'p')}, "  # noqa: S608
+        f"{c(Project, 'description', 'p')}, {c(Project, 'archived', 'p')}, {c(Project, 'owner', 'p')}, "
+        f"{c(User, 'name', 'u')}, {c(Project, 'created_at', 'p')}, {c(Project, 'updated_at', 'p')}, "
+        f"(SELECT COUNT(*) FROM {rawsql.table(Membership)} mc "
+        f"WHERE {c(Membership, 'project', 'mc')} = {c(Membership, 'project', 'm')}), "
+        f"COUNT(*) OVER () "
+        f"{joins} ORDER BY {order} LIMIT %s OFFSET %s"
+    )
+
+
+def _project_row_fields() -> list[Any]:
+    from accounts.models import User
+
+    m, p = Membership._meta.get_field, Project._meta.get_field
+    names = ("name", "description", "archived", "owner")
+    return [
+        m("role"),
+        m("project"),
+        *(p(name) for name in names),
+        User._meta.get_field("name"),
+        p("created_at"),
+        p("updated_at"),
+        None,  # member_count
+        None,  # total
+    ]
+
+
+def project_page_for_user(
     *,
     user: Any,
+    limit: int,
+    offset: int,
     role: str | None = None,
     archived: bool | None = None,
     q: str | None = None,
     ordering: str | None = None,
-) -> QuerySet[Membership]:
-    """Projects ``user`` is a member of (the owner has a membership too), as plain rows for
-    ``serializers.project_rows``: the caller's role, the project's columns, the owner's id and
-    name, and ``member_count``.
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of the projects ``user`` is a member of (the owner has a membership too) and their
+    total, as rows for ``serializers.project_rows``: the caller's role, the project's columns, the
+    owner's id and name, and ``member_count`` (keys: ``PROJECT_ROW_FIELDS``).
 
-    The query starts from the caller's memberships, so the role comes with the row (no subquery)
-    and the filter is the ``(user, role)`` index; only ``member_count`` is a correlated count on
-    the ``(project, ...)`` index. Rows are ``.values()`` dicts: no model instances are built.
+    ``role`` and ``archived`` filter, ``q`` searches names and descriptions (the ORM's
+    ``icontains``), ``ordering`` is one of name, created, updated (``-`` for descending; default
+    ``-created``); an unknown ``role`` or ``ordering`` is ``InvalidInput``.
 
-    ``ordering`` is one of name, created, updated (``-`` for descending; default ``-created``);
-    anything else is ``InvalidInput``, as is an unknown ``role``.
+    The most requested read of the API, so it is one prepared statement (``core.rawsql``), not an
+    ORM query compiled per request: the total comes from a ``COUNT(*) OVER ()`` window on the page's
+    rows, and a second ``COUNT`` runs only when the offset is past the end and the page is empty.
+    ``tests/projects/test_project_page.py`` checks it against the ORM's answer.
     """
     if role is not None and role not in Role.values:
         raise InvalidInput(
@@ -117,37 +185,25 @@ def project_list_for_user(
             fields={"ordering": [f"Must be one of {', '.join(PROJECT_ORDERINGS)}."]},
             code="validation_error",
         )
-    qs = Membership.objects.filter(user=user)
+    params: list[Any] = [rawsql.prep(Membership, "user", user.pk)]
     if role:
-        qs = qs.filter(role=role)
+        params.append(role)
     if archived is not None:
-        qs = qs.filter(project__archived=archived)
+        params.append(rawsql.prep(Project, "archived", archived))
     if q:
-        qs = qs.filter(Q(project__name__icontains=q) | Q(project__description__icontains=q))
-    member_count = (
-        Membership.objects.filter(project=OuterRef("project_id"))
-        .order_by()
-        .values("project")
-        .annotate(c=Count("id"))
-        .values("c")
-    )
-    order = [f"-project__{f[1:]}" if f.startswith("-") else f"project__{f}" for f in PROJECT_ORDERINGS[ordering]]
-    return (
-        qs.values(*PROJECT_ROW_FIELDS)
-        .annotate(member_count=Coalesce(Subquery(member_count, output_field=IntegerField()), Value(0)))
-        .order_by(*order)
-    )
-
-
-def project_page_for_user(*, user: Any, limit: int, offset: int, **filters: Any) -> tuple[int, list[dict[str, Any]]]:
-    """One page of ``project_list_for_user`` and the total count, in one query: the total is a
-    ``COUNT(*) OVER ()`` window on the same rows (a second ``COUNT`` query only when the offset is
-    past the end and the page comes back empty)."""
-    qs = project_list_for_user(user=user, **filters)
-    rows = cast(list[dict[str, Any]], list(qs.annotate(total=Window(Count("*")))[offset : offset + limit]))
+        pattern = f"%{connection.ops.prep_for_like_query(q)}%"
+        params += [pattern, pattern]
+    shape = {"role": bool(role), "archived": archived is not None, "q": bool(q)}
+    sql = _project_page_sql(connection.vendor, ordering=ordering, **shape)
+    found = rawsql.fetch(sql, [*params, limit, offset], _project_row_fields())
+    rows = [dict(zip(PROJECT_ROW_FIELDS, row, strict=False)) for row in found]
     if rows:
-        return int(rows[0]["total"]), rows
-    return (qs.count() if offset else 0), rows
+        return int(found[0][-1]), rows
+    if not offset:
+        return 0, rows
+    with connection.cursor() as cursor:
+        cursor.execute(_project_page_sql(connection.vendor, ordering=ordering, count_only=True, **shape), params)
+        return int(cursor.fetchone()[0]), rows
 
 
 def member_list(*, project: Project) -> QuerySet[Membership]:

@@ -45,21 +45,21 @@ class ProjectSerializer(serializers.ModelSerializer):
         return obj.memberships.count() if count is None else count  # lists annotate it
 
 
-def _iso(value: Any) -> str | None:
+def _iso(value: Any, zone: Any = None) -> str | None:
     """DRF's ``DateTimeField`` output (ISO 8601 in the current time zone, ``Z`` for UTC) without
-    building a field per call."""
+    building a field per call (``zone``: the current time zone, when the caller has it)."""
     if value is None:
         return None
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    text = value.astimezone(zone or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def project_rows(rows: Any) -> list[dict[str, Any]]:
-    """``ProjectSerializer``'s output, field for field, from ``selectors.project_list_for_user``
+    """``ProjectSerializer``'s output, field for field, from ``selectors.project_page_for_user``
     rows. The list is the most requested read: building it from ``.values()`` rows with plain dicts
     costs a fraction of a ModelSerializer with nested and method fields (docs/performance.md).
     ``tests/projects/test_projects_api.py`` checks both shapes stay identical."""
-    when = _iso
+    zone = timezone.get_current_timezone()
     return [
         {
             "id": str(row["project_id"]),
@@ -69,8 +69,8 @@ def project_rows(rows: Any) -> list[dict[str, Any]]:
             "archived": row["project__archived"],
             "role": row["role"],
             "member_count": row["member_count"],
-            "created_at": when(row["project__created_at"]),
-            "updated_at": when(row["project__updated_at"]),
+            "created_at": _iso(row["project__created_at"], zone),
+            "updated_at": _iso(row["project__updated_at"], zone),
         }
         for row in rows
     ]

@@ -9,6 +9,7 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import services
 from accounts.models import AuthEvent
@@ -217,3 +218,17 @@ def test_token_signed_with_another_key_is_refused(api_client, user):
         algorithm="HS256",
     )
     assert_api_error(bearer(forged).get(ME), 401, "token_not_valid")
+
+
+def test_access_token_of_a_deactivated_or_deleted_user_is_refused_with_its_code(api_client, user, password):
+    """accounts.authentication reads the user with prepared SQL; simplejwt's checks still hold."""
+    access = login(api_client, user.email, password).json()["access"]
+    assert bearer(access).get(ME).status_code == 200
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    assert_api_error(bearer(access).get(ME), 401, "user_inactive")
+    type(user).objects.filter(pk=user.pk).update(is_active=True)
+    assert bearer(access).get(ME).status_code == 200
+    other = UserFactory()
+    token_of_deleted = str(AccessToken.for_user(other))
+    other.delete()
+    assert_api_error(bearer(token_of_deleted).get(ME), 401, "user_not_found")

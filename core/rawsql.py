@@ -1,0 +1,114 @@
+"""Hot-path reads as SQL written once, with the ORM's own value converters.
+
+Building and compiling an ORM query costs more CPU than running it on our hottest reads (about half
+of the projects list's CPU, docs/performance.md). For the few reads every authenticated list makes —
+the JWT's user and the projects page — we write the SQL by hand, and keep the ORM's semantics where
+they matter:
+
+- parameters are prepared by the model field (``field.get_db_prep_value``): a UUID is a hex string
+  on MySQL/SQLite and a UUID on MariaDB's native column, as the ORM sends it;
+- each value read back goes through the same converters the ORM applies (``ops.get_db_converters``
+  and the field's own), so UUIDs, booleans and aware datetimes come out as the ORM returns them;
+- table and column names come from the models' ``_meta`` and are quoted by the backend.
+
+Everything else uses the ORM. ``tests/core/test_rawsql.py`` checks that these reads return exactly
+what the ORM returns on the database under test.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model
+
+M = TypeVar("M", bound=Model)
+
+Converters = tuple[tuple[int, tuple[Any, ...], Any], ...]
+# Per connection (they are per thread) and per column list: converters are bound to a connection.
+_CONVERTERS: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[tuple[Any, ...], Converters]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def quote(name: str, using: str = DEFAULT_DB_ALIAS) -> str:
+    return connections[using].ops.quote_name(name)
+
+
+def table(model: type[Model], using: str = DEFAULT_DB_ALIAS) -> str:
+    return quote(model._meta.db_table, using)
+
+
+def column(model: type[Model], field_name: str, alias: str | None = None, using: str = DEFAULT_DB_ALIAS) -> str:
+    """``alias.column`` of a model field, quoted (``alias`` defaults to the table)."""
+    field = model._meta.get_field(field_name)
+    prefix = quote(alias, using) if alias else table(model, using)
+    return f"{prefix}.{quote(field.column, using)}"  # type: ignore[union-attr,arg-type]
+
+
+def prep(model: type[Model], field_name: str, value: Any, using: str = DEFAULT_DB_ALIAS) -> Any:
+    """``value`` as the ORM would send it for ``model.field_name`` (UUIDs, booleans, ...)."""
+    field = model._meta.get_field(field_name)
+    return field.get_db_prep_value(value, connections[using], prepared=False)  # type: ignore[union-attr]
+
+
+def _converters(fields: Sequence[Field | None], using: str) -> Converters:
+    connection = connections[using]
+    per_connection = _CONVERTERS.setdefault(connection, {})
+    key = tuple(fields)
+    found = per_connection.get(key)
+    if found is None:
+        built = []
+        for index, field in enumerate(fields):
+            if field is None:
+                continue
+            col = field.get_col(field.model._meta.db_table)
+            functions = tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+            if functions:
+                built.append((index, functions, col))
+        found = per_connection[key] = tuple(built)
+    return found
+
+
+def fetch(
+    sql: str, params: Sequence[Any], fields: Sequence[Field | None], using: str = DEFAULT_DB_ALIAS
+) -> list[list[Any]]:
+    """Rows of ``sql``, each value converted as the ORM converts ``fields[i]`` (``None``: as read,
+    for counts and other computed columns)."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    converters = _converters(fields, using)
+    out = []
+    for raw in rows:
+        row = list(raw)
+        for index, functions, col in converters:
+            value = row[index]
+            for function in functions:
+                value = function(value, col, connection)
+            row[index] = value
+        out.append(row)
+    return out
+
+
+def get_by_pk(model: type[M], pk: Any, using: str = DEFAULT_DB_ALIAS) -> M | None:
+    """``model.objects.filter(pk=pk).first()`` without building a query: the instance with every
+    concrete field loaded, or None. A ``pk`` the field cannot read (a malformed UUID) is None."""
+    from django.core.exceptions import ValidationError
+
+    meta = model._meta
+    fields = list(meta.concrete_fields)
+    try:
+        param = prep(model, meta.pk.name, pk, using)  # type: ignore[union-attr]
+    except (ValidationError, ValueError, TypeError):
+        return None
+    columns = ", ".join(quote(field.column, using) for field in fields)
+    sql = f"SELECT {columns} FROM {table(model, using)} WHERE {quote(meta.pk.column, using)} = %s"  # type: ignore[union-attr]  # noqa: S608 (names from _meta)
+    rows = fetch(sql, [param], fields, using)
+    if not rows:
+        return None
+    return model.from_db(using, [field.attname for field in fields], rows[0])

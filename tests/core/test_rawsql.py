@@ -1,0 +1,63 @@
+"""core.rawsql reads exactly what the ORM reads, on the database under test (SQLite or MariaDB)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db.models import Model
+
+from accounts.models import User
+from core import rawsql
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def field_values(instance: Model) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def test_get_by_pk_loads_the_instance_the_orm_loads() -> None:
+    user = UserFactory(is_staff=True, email_verified=False, pending_email="new@example.com")
+    User.objects.filter(pk=user.pk).update(last_login=user.date_joined)
+
+    loaded = rawsql.get_by_pk(User, user.pk)
+    expected = User.objects.get(pk=user.pk)
+
+    assert isinstance(loaded, User)
+    assert field_values(loaded) == field_values(expected)
+    # the ORM's types, not the driver's: UUID, bool, aware datetimes
+    assert isinstance(loaded.pk, uuid.UUID)
+    assert loaded.is_staff is True and loaded.email_verified is False and loaded.is_active is True
+    assert loaded.last_login is not None and loaded.last_login.utcoffset() is not None
+    assert loaded._state.adding is False and loaded._state.db == "default"
+    # a loaded instance saves as an update of the same row
+    loaded.name = "Renamed"
+    loaded.save(update_fields=["name"])
+    assert User.objects.get(pk=user.pk).name == "Renamed"
+
+
+def test_get_by_pk_accepts_the_id_as_text_and_answers_none_for_unknown_or_malformed_ids() -> None:
+    user = UserFactory()
+    assert rawsql.get_by_pk(User, str(user.pk)) == user
+    assert rawsql.get_by_pk(User, uuid.uuid4()) is None
+    assert rawsql.get_by_pk(User, "not-a-uuid") is None
+    assert rawsql.get_by_pk(User, None) is None
+
+
+def test_fetch_converts_columns_and_leaves_computed_ones_alone() -> None:
+    active, inactive = UserFactory(), UserFactory(is_active=False)
+    sql = (
+        f"SELECT {rawsql.column(User, 'id')}, {rawsql.column(User, 'is_active')}, "
+        f"{rawsql.column(User, 'date_joined')}, 1 + 1 FROM {rawsql.table(User)} "
+        f"WHERE {rawsql.column(User, 'id')} IN (%s, %s) ORDER BY {rawsql.column(User, 'email')}"
+    )
+    meta = User._meta
+    params = [rawsql.prep(User, "id", active.pk), rawsql.prep(User, "id", inactive.pk)]
+    rows = rawsql.fetch(
+        sql, params, [meta.get_field("id"), meta.get_field("is_active"), meta.get_field("date_joined"), None]
+    )
+    expected = sorted([active, inactive], key=lambda u: u.email)
+    assert rows == [[u.pk, u.is_active, User.objects.get(pk=u.pk).date_joined, 2] for u in expected]
+    assert [type(row[1]) for row in rows] == [bool, bool]
