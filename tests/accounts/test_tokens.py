@@ -114,6 +114,7 @@ def test_refresh_token_expires(api_client, user, password, settings):
 
 def test_access_token_expires(api_client, user, password, settings):
     access = login(api_client, user.email, password).json()["access"]
+    assert bearer(access).get(ME).status_code == 200  # verified once: remembered by this process
     later = timezone.now() + settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"] + timedelta(seconds=5)
     with time_machine.travel(later, tick=False):
         assert_api_error(bearer(access).get(ME), 401, "token_not_valid")
@@ -232,3 +233,25 @@ def test_access_token_of_a_deactivated_or_deleted_user_is_refused_with_its_code(
     token_of_deleted = str(AccessToken.for_user(other))
     other.delete()
     assert_api_error(bearer(token_of_deleted).get(ME), 401, "user_not_found")
+
+
+def test_a_tampered_copy_of_a_remembered_token_is_refused(api_client, user, password):
+    access = login(api_client, user.email, password).json()["access"]
+    assert bearer(access).get(ME).status_code == 200
+    header, payload, signature = access.split(".")
+    claims = unb64(payload)
+    claims["user_id"] = str(UserFactory().pk)
+    assert_api_error(bearer(f"{header}.{b64(claims)}.{signature}").get(ME), 401, "token_not_valid")
+
+
+def test_verified_tokens_are_remembered_and_refused_ones_are_not(api_client, user, password):
+    from accounts.authentication import _verified_access_token
+
+    access = login(api_client, user.email, password).json()["access"]
+    _verified_access_token.cache_clear()
+    assert bearer(access).get(ME).status_code == 200
+    assert bearer(access).get(ME).status_code == 200
+    info = _verified_access_token.cache_info()
+    assert (info.misses, info.hits, info.currsize) == (1, 1, 1)
+    assert_api_error(bearer(access[:-2] + "xx").get(ME), 401, "token_not_valid")
+    assert _verified_access_token.cache_info().currsize == 1
