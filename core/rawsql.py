@@ -17,6 +17,7 @@ what the ORM returns on the database under test.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -28,10 +29,6 @@ from django.db.models import Field, Model
 M = TypeVar("M", bound=Model)
 
 Converters = tuple[tuple[int, tuple[Any, ...], Any], ...]
-# Per connection (they are per thread) and per column list: converters are bound to a connection.
-_CONVERTERS: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[tuple[Any, ...], Converters]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def quote(name: str, using: str = DEFAULT_DB_ALIAS) -> str:
@@ -55,44 +52,65 @@ def prep(model: type[Model], field_name: str, value: Any, using: str = DEFAULT_D
     return field.get_db_prep_value(value, connections[using], prepared=False)  # type: ignore[union-attr]
 
 
-def _converters(fields: Sequence[Field | None], using: str) -> Converters:
-    connection = connections[using]
-    per_connection = _CONVERTERS.setdefault(connection, {})
-    key = tuple(fields)
-    found = per_connection.get(key)
-    if found is None:
-        built = []
-        for index, field in enumerate(fields):
-            if field is None:
-                continue
-            col = field.get_col(field.model._meta.db_table)
-            functions = tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
-            if functions:
-                built.append((index, functions, col))
-        found = per_connection[key] = tuple(built)
-    return found
+class Query:
+    """A statement written once: its SQL (``%s`` placeholders) and, per selected column, the model
+    field whose ORM converters its values go through (``None``: as read, for counts and other
+    computed columns). Build it once per process (``functools.cache``) and run it many times."""
+
+    def __init__(self, sql: str, fields: Sequence[Field | None]) -> None:
+        self.sql = sql
+        self.fields = tuple(fields)
+        # Converters are bound to a connection, and connections are per thread.
+        self._converters: weakref.WeakKeyDictionary[BaseDatabaseWrapper, Converters] = weakref.WeakKeyDictionary()
+
+    def converters(self, connection: BaseDatabaseWrapper) -> Converters:
+        found = self._converters.get(connection)
+        if found is None:
+            built = []
+            for index, field in enumerate(self.fields):
+                if field is None:
+                    continue
+                col = field.get_col(field.model._meta.db_table)
+                functions = tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+                if functions:
+                    built.append((index, functions, col))
+            found = self._converters[connection] = tuple(built)
+        return found
+
+    def rows(self, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> list[list[Any]]:
+        """The statement's rows for ``params``, each value converted as the ORM converts it."""
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        converters = self.converters(connection)
+        out = []
+        for raw in rows:
+            row = list(raw)
+            for index, functions, col in converters:
+                value = row[index]
+                for function in functions:
+                    value = function(value, col, connection)
+                row[index] = value
+            out.append(row)
+        return out
 
 
 def fetch(
     sql: str, params: Sequence[Any], fields: Sequence[Field | None], using: str = DEFAULT_DB_ALIAS
 ) -> list[list[Any]]:
-    """Rows of ``sql``, each value converted as the ORM converts ``fields[i]`` (``None``: as read,
-    for counts and other computed columns)."""
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    converters = _converters(fields, using)
-    out = []
-    for raw in rows:
-        row = list(raw)
-        for index, functions, col in converters:
-            value = row[index]
-            for function in functions:
-                value = function(value, col, connection)
-            row[index] = value
-        out.append(row)
-    return out
+    """Rows of a one-off statement (``Query(sql, fields).rows(params)``)."""
+    return Query(sql, fields).rows(params, using)
+
+
+@functools.cache
+def _pk_query(model: type[Model], vendor: str, using: str) -> tuple[Query, list[str]]:
+    meta = model._meta
+    fields = list(meta.concrete_fields)
+    columns = ", ".join(quote(field.column, using) for field in fields)
+    pk_column = quote(meta.pk.column, using)  # type: ignore[union-attr]
+    sql = f"SELECT {columns} FROM {table(model, using)} WHERE {pk_column} = %s"  # noqa: S608 (names from _meta)
+    return Query(sql, fields), [field.attname for field in fields]
 
 
 def get_by_pk(model: type[M], pk: Any, using: str = DEFAULT_DB_ALIAS) -> M | None:
@@ -100,15 +118,12 @@ def get_by_pk(model: type[M], pk: Any, using: str = DEFAULT_DB_ALIAS) -> M | Non
     concrete field loaded, or None. A ``pk`` the field cannot read (a malformed UUID) is None."""
     from django.core.exceptions import ValidationError
 
-    meta = model._meta
-    fields = list(meta.concrete_fields)
     try:
-        param = prep(model, meta.pk.name, pk, using)  # type: ignore[union-attr]
+        param = prep(model, model._meta.pk.name, pk, using)  # type: ignore[union-attr]
     except (ValidationError, ValueError, TypeError):
         return None
-    columns = ", ".join(quote(field.column, using) for field in fields)
-    sql = f"SELECT {columns} FROM {table(model, using)} WHERE {quote(meta.pk.column, using)} = %s"  # type: ignore[union-attr]  # noqa: S608 (names from _meta)
-    rows = fetch(sql, [param], fields, using)
+    query, attnames = _pk_query(model, connections[using].vendor, using)
+    rows = query.rows([param], using)
     if not rows:
         return None
-    return model.from_db(using, [field.attname for field in fields], rows[0])
+    return model.from_db(using, attnames, rows[0])

@@ -91,9 +91,9 @@ PROJECT_ROW_FIELDS = (
 
 
 @functools.cache
-def _project_page_sql(
+def _project_page_query(
     vendor: str, *, role: bool, archived: bool, q: bool, ordering: str, count_only: bool = False
-) -> str:
+) -> rawsql.Query:
     """The projects page as one statement (``core.rawsql``), built once per shape and backend
     (``vendor``): the caller's memberships joined to their projects and the projects' owners,
     ``member_count`` a correlated count on the ``(project, created_at)`` index, the total a
@@ -117,13 +117,13 @@ def _project_page_sql(
         f"WHERE {' AND '.join(where)}"
     )
     if count_only:
-        return f"SELECT COUNT(*) {joins}"  # noqa: S608 (names from _meta, values are parameters)
+        return rawsql.Query(f"SELECT COUNT(*) {joins}", [None])  # noqa: S608 (names from _meta, values are parameters)
     order = ", ".join(
         f"{c(Project, name.lstrip('-'), 'p')}{' DESC' if name.startswith('-') else ' ASC'}"
         for name in PROJECT_ORDERINGS[ordering]
     )
     # Names from _meta, quoted by the backend; every value is a parameter.
-    return (
+    sql = (
         f"SELECT {c(Membership, 'role', 'm')}, {c(Membership, 'project', 'm')}, {c(Project, 'name', 'p')}, "  # noqa: S608
         f"{c(Project, 'description', 'p')}, {c(Project, 'archived', 'p')}, {c(Project, 'owner', 'p')}, "
         f"{c(User, 'name', 'u')}, {c(Project, 'created_at', 'p')}, {c(Project, 'updated_at', 'p')}, "
@@ -132,6 +132,7 @@ def _project_page_sql(
         f"COUNT(*) OVER () "
         f"{joins} ORDER BY {order} LIMIT %s OFFSET %s"
     )
+    return rawsql.Query(sql, _project_row_fields())
 
 
 def _project_row_fields() -> list[Any]:
@@ -194,16 +195,14 @@ def project_page_for_user(
         pattern = f"%{connection.ops.prep_for_like_query(q)}%"
         params += [pattern, pattern]
     shape = {"role": bool(role), "archived": archived is not None, "q": bool(q)}
-    sql = _project_page_sql(connection.vendor, ordering=ordering, **shape)
-    found = rawsql.fetch(sql, [*params, limit, offset], _project_row_fields())
+    found = _project_page_query(connection.vendor, ordering=ordering, **shape).rows([*params, limit, offset])
     rows = [dict(zip(PROJECT_ROW_FIELDS, row, strict=False)) for row in found]
     if rows:
         return int(found[0][-1]), rows
     if not offset:
         return 0, rows
-    with connection.cursor() as cursor:
-        cursor.execute(_project_page_sql(connection.vendor, ordering=ordering, count_only=True, **shape), params)
-        return int(cursor.fetchone()[0]), rows
+    count = _project_page_query(connection.vendor, ordering=ordering, count_only=True, **shape)
+    return int(count.rows(params)[0][0]), rows
 
 
 def member_list(*, project: Project) -> QuerySet[Membership]:
