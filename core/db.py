@@ -15,6 +15,8 @@ import environ
 logger = logging.getLogger(__name__)
 
 MYSQL_ENGINES = {"django.db.backends.mysql"}
+# Django's MySQL backend with a cheaper health check (core/db_backends/mysql/base.py).
+MYSQL_ENGINE = "core.db_backends.mysql"
 
 
 def select_mysql_driver(preference: str | None = None) -> str:
@@ -52,6 +54,7 @@ def database_config(
     read_timeout: int,
     write_timeout: int,
     conn_max_age: int,
+    health_check_idle_seconds: float = 0,
 ) -> dict[str, Any]:
     """Turn DATABASE_URL into Django's DATABASES entry with our MySQL options."""
     config: dict[str, Any] = environ.Env.db_url_config(url)
@@ -68,6 +71,8 @@ def database_config(
         )
         config["CONN_MAX_AGE"] = conn_max_age
         config["CONN_HEALTH_CHECKS"] = True
+        config["ENGINE"] = MYSQL_ENGINE
+        config["HEALTH_CHECK_IDLE_SECONDS"] = health_check_idle_seconds
         config["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
         config["DRIVER"] = driver  # informational; Django ignores unknown keys
     else:

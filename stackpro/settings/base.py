@@ -118,6 +118,8 @@ DATABASES: dict[str, dict[str, Any]] = {
         read_timeout=env.int("DB_READ_TIMEOUT", default=3),
         write_timeout=env.int("DB_WRITE_TIMEOUT", default=3),
         conn_max_age=env.int("DB_CONN_MAX_AGE", default=60),
+        # Skip the per-request ping on a connection that finished a request cleanly this recently.
+        health_check_idle_seconds=env.float("DB_HEALTH_CHECK_IDLE_SECONDS", default=2),
     )
 }
 

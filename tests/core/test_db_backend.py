@@ -1,0 +1,79 @@
+"""core.db_backends.mysql: the per-request ping is skipped on a connection that just finished a
+request cleanly, and only then. Real gunicorn, real MariaDB; the test kills the server's
+connections from the database side."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from django.db import connection
+
+from tests.servers import gunicorn, http
+
+pytestmark = [
+    pytest.mark.mysql,
+    pytest.mark.slow,
+    pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("mysql"), reason="needs MariaDB"),
+]
+
+USERS = "/api/v1/test/users/"
+
+
+def kill_server_connections(database: str) -> int:
+    """KILL every connection to ``database`` (the server's: this test has none there)."""
+    import pymysql
+
+    s = connection.settings_dict
+    admin = pymysql.connect(
+        host=s["HOST"] or "127.0.0.1", port=int(s["PORT"] or 3306), user=s["USER"], password=s["PASSWORD"] or ""
+    )
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s", [database])
+            ids = [row[0] for row in cursor.fetchall()]
+            for pid in ids:
+                cursor.execute(f"KILL {int(pid)}")
+    finally:
+        admin.close()
+    return len(ids)
+
+
+def server_env(idle_seconds: str) -> dict[str, str]:
+    s = connection.settings_dict
+    url = (
+        f"mysql://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 3306}/{s['TEST']['NAME']}"
+    )
+    return {"DATABASE_URL": url, "DB_HEALTH_CHECK_IDLE_SECONDS": idle_seconds, "DB_CONN_MAX_AGE": "600"}
+
+
+def get(base: str) -> int:
+    return http("GET", f"{base}{USERS}", timeout=20)[0]
+
+
+def test_a_connection_dropped_after_the_idle_window_is_replaced_before_the_request(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), gunicorn(server_env("0.3")) as base:
+        assert get(base) == 200
+        assert kill_server_connections(connection.settings_dict["TEST"]["NAME"]) >= 1
+        time.sleep(0.5)  # past the window: the ping finds the connection dead and reconnects
+        assert get(base) == 200
+
+
+def test_within_the_window_the_ping_is_skipped_and_a_dropped_connection_fails_one_request(
+    django_db_setup, django_db_blocker
+):
+    with django_db_blocker.unblock(), gunicorn(server_env("60")) as base:
+        assert get(base) == 200
+        assert get(base) == 200  # the connection proved itself: no ping before this one
+        assert kill_server_connections(connection.settings_dict["TEST"]["NAME"]) >= 1
+        status, headers, body = http("GET", f"{base}{USERS}", timeout=20)
+        assert status == 503 and body["code"] == "service_unavailable" and int(headers["Retry-After"]) > 0
+        assert get(base) == 200  # the failed request closed the connection: this one reconnected
+
+
+def test_with_no_window_every_request_pings_as_django_does(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), gunicorn(server_env("0")) as base:
+        assert get(base) == 200
+        assert kill_server_connections(connection.settings_dict["TEST"]["NAME"]) >= 1
+        assert get(base) == 200
