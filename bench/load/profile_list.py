@@ -28,6 +28,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--database-url", default="mysql://root:@127.0.0.1:3306/stackpro_load")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--run-only", action="store_true", help="just N requests (for bench/load/instructions.py)")
     parser.add_argument(
         "--compare",
         action="store_true",
@@ -62,6 +63,10 @@ def main() -> None:
         assert client.get(args.path).status_code == 200
     if args.compare:
         compare(client, args.path, args.n)
+        return
+    if args.run_only:
+        for _ in range(args.n):
+            client.get(args.path)
         return
     profile = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
     cpu = time.process_time()
