@@ -14,7 +14,11 @@ from .schedule import beat_schedule, run_job
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stackpro.settings.local")
 
-app = Celery("stackpro")
+# Every task publishes through core.tasks' rules: bounded retries, then inline (or a clear 503) when
+# the broker is down, so a side effect queued after commit is never silently dropped.
+TASK_CLASS = "core.tasks:ResilientTask"
+
+app = Celery("stackpro", task_cls=TASK_CLASS)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.beat_schedule = beat_schedule()
 app.autodiscover_tasks()

@@ -264,3 +264,37 @@ def test_a_hanging_broker_is_bounded_then_inline(settings):
     finally:
         app.close()
         proxy.stop()
+
+
+def test_every_task_of_the_project_publishes_through_the_resilient_rules(db):
+    from stackpro.celery import app
+
+    app.loader.import_default_modules()  # autodiscovery: every installed app's tasks.py, as a worker does
+    ours = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
+    assert "projects.tasks.storage_delete_task" in ours and "stackpro.run_scheduled_job" in ours
+    assert all(isinstance(task, ResilientTask) for task in ours.values()), {
+        name: type(task).__mro__ for name, task in ours.items() if not isinstance(task, ResilientTask)
+    }
+
+
+def test_a_real_task_queued_on_a_dead_broker_still_does_its_work(settings, tmp_path):
+    """projects' storage_delete_task, on an app built like stackpro's (TASK_CLASS) with a dead broker:
+    the stored object is deleted inline instead of the message being lost."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from stackpro.celery import TASK_CLASS
+
+    key = default_storage.save("resilience/orphan.txt", ContentFile(b"bytes"))
+    settings.CELERY_BROKER_URL = dead_redis_url()
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+    app = Celery("resilience-dead-broker", set_as_current=False, task_cls=TASK_CLASS)
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    try:
+        task = app.tasks["projects.tasks.storage_delete_task"]
+        assert isinstance(task, ResilientTask)
+        task.delay([key])
+        assert not default_storage.exists(key)
+    finally:
+        app.close()
