@@ -11,6 +11,7 @@ from rest_framework import serializers
 from core.serializers import StrictSerializer
 
 from .models import Activity, File, Invitation, Membership, Project, Role
+from .selectors import FILE_ORDERINGS, PROJECT_ORDERINGS
 
 
 class UserBriefSerializer(serializers.Serializer):
@@ -90,8 +91,16 @@ class ProjectUpdateSerializer(StrictSerializer):
 class ProjectListQuerySerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     archived = serializers.BooleanField(required=False, allow_null=True, default=None)
-    q = serializers.CharField(required=False, max_length=200)
-    ordering = serializers.CharField(required=False, max_length=20)
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Search in names and descriptions (empty: no filter).",
+    )
+    # Left out: newest first. Empty is refused like any typed value (core.serializers).
+    ordering = serializers.ChoiceField(
+        choices=list(PROJECT_ORDERINGS), required=False, help_text="'-' for descending; left out: -created."
+    )
 
 
 class TransferSerializer(StrictSerializer):
@@ -145,8 +154,12 @@ class FileSerializer(serializers.ModelSerializer):
 
 
 class FileListQuerySerializer(StrictSerializer):
-    q = serializers.CharField(required=False, max_length=200)
-    ordering = serializers.CharField(required=False, max_length=20)
+    q = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="Search in names (empty: no filter)."
+    )
+    ordering = serializers.ChoiceField(
+        choices=list(FILE_ORDERINGS), required=False, help_text="'-' for descending; left out: -created."
+    )
 
 
 class UploadStartSerializer(StrictSerializer):
