@@ -104,7 +104,7 @@ class ProjectListQuerySerializer(StrictSerializer):
 
 
 class TransferSerializer(StrictSerializer):
-    user_id = serializers.CharField(max_length=64)
+    user_id = serializers.UUIDField(help_text="The member who becomes the owner.")
 
 
 class MembershipSerializer(serializers.ModelSerializer):

@@ -117,7 +117,7 @@ class ProjectDetailView(ProjectScopedView):
 
 
 class ProjectTransferView(ProjectScopedView):
-    @extend_schema(request=TransferSerializer, responses={200: ProjectSerializer, **error_responses(409)})
+    @extend_schema(request=TransferSerializer, responses={200: ProjectSerializer, **error_responses(402, 409)})
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *OWNER)
         data = valid(TransferSerializer, request.data)
