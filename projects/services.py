@@ -152,7 +152,12 @@ def project_transfer(*, project: Project, actor: Any, user_id: Any) -> Project:
 
     A ``user_id`` that is no member of the project is invalid input (400 on ``user_id``), not a 404:
     the project the request names exists, and the caller owns it."""
-    target = Membership.objects.select_related("user").filter(project=project, user_id=_uuid_or_none(user_id)).first()
+    member_user_id = _uuid_or_none(user_id)
+    target = (
+        Membership.objects.select_related("user").filter(project=project, user_id=member_user_id).first()
+        if member_user_id is not None
+        else None
+    )
     if target is None:
         raise InvalidInput(
             "The new owner must be a member of the project.",
