@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from core.serializers import StrictSerializer
 
 from .models import Activity, File, Invitation, Membership, Project, Role
+from .selectors import FILE_ORDERINGS, PROJECT_ORDERINGS
 
 
 class UserBriefSerializer(serializers.Serializer):
@@ -90,14 +92,26 @@ class ProjectUpdateSerializer(StrictSerializer):
 class ProjectListQuerySerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     archived = serializers.BooleanField(required=False, allow_null=True, default=None)
-    q = serializers.CharField(required=False, max_length=200)
-    ordering = serializers.CharField(required=False, max_length=20)
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Search in names and descriptions (empty: no filter).",
+    )
+    # Left out: newest first. Empty is refused like any typed value (core.serializers).
+    ordering = serializers.ChoiceField(
+        choices=list(PROJECT_ORDERINGS), required=False, help_text="'-' for descending; left out: -created."
+    )
 
 
 class TransferSerializer(StrictSerializer):
-    user_id = serializers.CharField(max_length=64)
+    user_id = serializers.UUIDField(help_text="The member who becomes the owner.")
 
 
+# "Member" in the schema, as in the API's paths (``members/{member_id}/``): the name is how a client,
+# or a fuzzer inferring links, matches these ids to ``member_id``. As "Membership" the only match
+# for ``member_id`` was the Invitation that ``POST members/`` answers with (full fuzz run, seed 11).
+@extend_schema_serializer(component_name="Member")
 class MembershipSerializer(serializers.ModelSerializer):
     user = UserBriefSerializer(read_only=True)
 
@@ -145,8 +159,12 @@ class FileSerializer(serializers.ModelSerializer):
 
 
 class FileListQuerySerializer(StrictSerializer):
-    q = serializers.CharField(required=False, max_length=200)
-    ordering = serializers.CharField(required=False, max_length=20)
+    q = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="Search in names (empty: no filter)."
+    )
+    ordering = serializers.ChoiceField(
+        choices=list(FILE_ORDERINGS), required=False, help_text="'-' for descending; left out: -created."
+    )
 
 
 class UploadStartSerializer(StrictSerializer):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -137,13 +138,32 @@ def project_delete(*, project: Project, actor: Any) -> None:
     project.delete()
 
 
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
 @transaction.atomic
 def project_transfer(*, project: Project, actor: Any, user_id: Any) -> Project:
     """Make the member ``user_id`` the owner; the previous owner stays on as an editor. The new
-    owner's plan must allow one more project and the project's stored bytes."""
-    target = Membership.objects.select_related("user").filter(project=project, user_id=parse_id(user_id)).first()
+    owner's plan must allow one more project and the project's stored bytes.
+
+    A ``user_id`` that is no member of the project is invalid input (400 on ``user_id``), not a 404:
+    the project the request names exists, and the caller owns it."""
+    member_user_id = _uuid_or_none(user_id)
+    target = (
+        Membership.objects.select_related("user").filter(project=project, user_id=member_user_id).first()
+        if member_user_id is not None
+        else None
+    )
     if target is None:
-        raise NotFound("Member not found.")
+        raise InvalidInput(
+            "The new owner must be a member of the project.",
+            fields={"user_id": ["Not a member of this project."]},
+            code="validation_error",
+        )
     if target.role == Role.OWNER:
         raise InvalidInput(
             "This member already owns the project.", fields={"user_id": ["Already the owner."]}, code="validation_error"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import FileResponse, HttpResponseRedirect
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -72,11 +72,7 @@ class ProjectListView(APIView):
     pagination_class = LimitOffsetPagination  # schema only: the list is paginated by ``paginated()``
 
     @extend_schema(
-        parameters=[
-            ProjectListQuerySerializer,
-            OpenApiParameter("q", str, description="Search in names and descriptions (empty: no filter)."),
-            OpenApiParameter("ordering", str, enum=list(selectors.PROJECT_ORDERINGS)),
-        ],
+        parameters=[ProjectListQuerySerializer],
         responses=ProjectSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
@@ -121,7 +117,7 @@ class ProjectDetailView(ProjectScopedView):
 
 
 class ProjectTransferView(ProjectScopedView):
-    @extend_schema(request=TransferSerializer, responses={200: ProjectSerializer, **error_responses(409)})
+    @extend_schema(request=TransferSerializer, responses={200: ProjectSerializer, **error_responses(402, 409)})
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *OWNER)
         data = valid(TransferSerializer, request.data)
@@ -191,15 +187,7 @@ class FileListView(ProjectScopedView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("q", str, description="Search in names"),
-            OpenApiParameter(
-                "ordering",
-                str,
-                description="name, size or created; '-' for descending",
-                enum=list(selectors.FILE_ORDERINGS),
-            ),
-        ],
+        parameters=[FileListQuerySerializer],
         responses=FileSerializer(many=True),
     )
     def get(self, request: Request, project_id: str) -> Response:

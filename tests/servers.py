@@ -80,6 +80,8 @@ def gunicorn(
             sys.executable,
             "-m",
             "gunicorn",
+            "-c",
+            "python:deploy.gunicorn_conf",  # as deployed: gunicorn's own errors in the JSON error body
             "stackpro.wsgi:application",
             "-b",
             f"127.0.0.1:{port}",

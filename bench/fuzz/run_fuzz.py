@@ -26,8 +26,17 @@ sys.path.insert(0, str(ROOT))
 
 
 def fresh_database(url: str | None, workdir: Path) -> str:
-    """A migrated database for this run: the given URL (migrated here), or a new SQLite file."""
+    """A migrated, empty database for this run: the given URL (created if missing, emptied, migrated),
+    or a new SQLite file. So that two runs with the same seed start from the same data."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "stackpro.settings.test"}
+    if url is not None:
+        name = url.rsplit("/", 1)[-1].split("?")[0]
+        if "fuzz" not in name:  # it is emptied: never a database someone keeps
+            raise SystemExit(
+                f"--database-url: the database is emptied for the run; its name must contain 'fuzz' ({name})"
+            )
+        if url.startswith("mysql"):
+            create_mysql_database(url)
     if url is None:
         path = workdir / "fuzz.sqlite3"
         url = f"sqlite:///{path}"
@@ -46,7 +55,39 @@ def fresh_database(url: str | None, workdir: Path) -> str:
         env={**env, "DATABASE_URL": url},
         check=True,
     )
+    # Rows of an earlier run (users' projects, plan limits reached) would change what this one does.
+    subprocess.run(
+        [sys.executable, "manage.py", "flush", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env={**env, "DATABASE_URL": url},
+        check=True,
+    )
     return url
+
+
+def create_mysql_database(url: str) -> None:
+    """CREATE DATABASE IF NOT EXISTS, with the server's connection settings from the URL."""
+    import environ
+
+    from core.db import select_mysql_driver
+
+    select_mysql_driver()  # mysqlclient, or PyMySQL standing in as MySQLdb
+    import MySQLdb
+
+    config = environ.Env.db_url_config(url)
+    connection = MySQLdb.connect(
+        host=config.get("HOST") or "127.0.0.1",
+        port=int(config.get("PORT") or 3306),
+        user=config.get("USER") or "root",
+        password=config.get("PASSWORD") or "",
+    )
+    try:
+        name = config["NAME"].replace("`", "")
+        connection.cursor().execute(
+            f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        )
+    finally:
+        connection.close()
 
 
 def main() -> int:
@@ -79,6 +120,7 @@ def main() -> int:
         fuzz_services,
         fuzz_users,
         run_schemathesis,
+        seed_objects,
         server_env,
         write_auth_file,
     )
@@ -91,6 +133,7 @@ def main() -> int:
     django.setup()
     ensure_plan_catalogue()
     users = fuzz_users()
+    seeded = seed_objects(users)
     auth_file = write_auth_file(workdir / "auth.json", users, login_path=args.login_path or None)
     seed = args.seed if args.seed is not None else int(time.time()) % 100000
 
@@ -117,6 +160,7 @@ def main() -> int:
             max_time=args.max_time,
             workers=args.workers,
             report_dir=report_dir,
+            seeded=seeded.ids,
         )
         cross = cross_user_pass(base, users[0], users[1])
         reverse = cross_user_pass(base, users[1], users[0])
@@ -125,6 +169,7 @@ def main() -> int:
         "seed": None if args.deterministic else seed,
         "login_path": args.login_path or None,
         "max_examples": args.max_examples,
+        "seeded": seeded.counts,
         "cross_user": {
             "objects": len(cross.objects) + len(reverse.objects),
             "probes": cross.probes + reverse.probes,

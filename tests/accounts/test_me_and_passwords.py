@@ -52,6 +52,16 @@ def test_patch_changes_the_name(call, auth_client, user):
     assert_api_error(call(auth_client, "patch", ME, {"name": "x" * 151}), 400, "validation_error")
 
 
+def test_name_length_is_that_of_the_string_as_sent(call, auth_client, user):
+    """Found by the full fuzz run: DRF trimmed before counting, so 151+ characters passed maxLength 150."""
+    body = assert_api_error(call(auth_client, "patch", ME, {"name": "\x1e" + "x" * 150}), 400, "validation_error")
+    assert body["fields"] == {"name": ["Ensure this field has no more than 150 characters."]}
+    response = call(auth_client, "patch", ME, {"name": "  " + "x" * 147 + " "})
+    assert response.status_code == 200 and response.json()["name"] == "x" * 147  # stored trimmed
+    for refused in ("\x1c\u3000", "Ada\x00"):  # blank once trimmed; NUL: both stated in the schema's pattern
+        assert_api_error(call(auth_client, "patch", ME, {"name": refused}), 400, "validation_error")
+
+
 def test_patch_ignores_privileged_fields(call, auth_client, user):
     user.email_verified = False
     user.save()

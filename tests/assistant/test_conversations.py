@@ -49,6 +49,18 @@ def test_create_list_retrieve_rename_delete(auth_client, user):
     assert not Message.objects.filter(conversation_id=conversation.pk).exists()
 
 
+def test_rename_needs_a_title_that_is_more_than_whitespace_and_fits_as_sent(auth_client, user):
+    """The schema says so since the full fuzz run: the body is required, ``title`` too, its pattern
+    refuses what Python trims away (U+001C is whitespace to ``str.strip``, not to ECMA's ``\\s``)."""
+    conversation = ConversationFactory(user=user, title="Before")
+    assert_api_error(auth_client.patch(detail(conversation)), 400, "validation_error")
+    for title in ("\x1c", "\u3000 \t", " " + "x" * 200, "a\x00"):
+        response = auth_client.patch(detail(conversation), {"title": title}, format="json")
+        assert "title" in assert_api_error(response, 400, "validation_error")["fields"]
+    renamed = auth_client.patch(detail(conversation), {"title": " " + "x" * 199}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["title"] == "x" * 199
+
+
 def test_title_is_optional(auth_client):
     response = auth_client.post(URL, {}, format="json")
     assert response.status_code == 201 and response.json()["title"] == ""

@@ -3,13 +3,16 @@
 Used by ``make fuzz`` (bench/fuzz/run_fuzz.py: fresh database, every phase, many examples) and by the
 bounded CI test (tests/fuzz/test_fuzz_bounded.py: the pytest database, fixed seed, few examples).
 
-1. ``fuzz_users``: two users (alice, bob) and their credentials. Today they are made in the database
-   and given minted JWTs, because register/login do not exist yet. Once accounts' login lands, pass
-   ``login_path="/api/v1/auth/login/"`` to ``write_auth_file``: schemathesis then logs each user in
-   itself (WFC ``loginEndpointAuth``) and refreshes tokens when they expire.
+1. ``fuzz_users``: two users (alice, bob), made in the database, with minted JWTs (for the cross-user
+   pass); with ``login_path`` (``LOGIN_PATH``) ``write_auth_file`` has schemathesis log each user in
+   itself (WFC ``loginEndpointAuth``). ``seed_objects`` gives each of them notifications, a project
+   with a member and a pending invitation, and a project to transfer, whose ids schemathesis is
+   handed (``SEEDED_PARAMETERS``).
 2. ``run_schemathesis``: the schemathesis CLI against a running server, all phases (examples,
    coverage, fuzzing, stateful), all checks — including its ``object_level_authorization`` check,
    which replays one user's reads of their own objects as the other user (the WFC file lists both).
+   ``schemathesis_hooks.py`` is loaded into it (our error body for its error feedback; a fresh
+   Idempotency-Key per request).
 3. ``cross_user_pass``: our own second look at object-level authorization, covering writes too.
    It harvests every object alice can reach (list operations, then the detail/sub-resource
    operations under them), then sends each of those requests — GET, PUT, PATCH, DELETE, POST — as
@@ -56,27 +59,71 @@ DOMAIN_REJECTIONS: dict[str, tuple[list[str], str]] = {
     ),
     "POST /api/v1/billing/portal/": (["400"], "invalid_redirect_url: return URLs must be on a frontend origin"),
     "POST /api/v1/projects/": (["402"], "plan_limit_exceeded: the Free plan's project count is reached"),
-    "POST /api/v1/projects/{project_id}/members/": (["400"], "role owner: ownership moves through transfer/"),
-    "PATCH /api/v1/projects/{project_id}/members/{member_id}/": (["400"], "role owner: as above"),
-    "POST /api/v1/projects/{project_id}/transfer/": (["400"], "the new owner must already be a member"),
+    "POST /api/v1/projects/{project_id}/members/": (
+        ["400", "402"],
+        "role owner: ownership moves through transfer/; plan_limit_exceeded: the Free plan's members per project",
+    ),
+    "PATCH /api/v1/projects/{project_id}/members/{member_id}/": (
+        ["400"],
+        "role owner: ownership moves through transfer/",
+    ),
+    "POST /api/v1/projects/{project_id}/transfer/": (
+        ["400", "402"],
+        "the new owner must already be a member; plan_limit_exceeded: the new owner's plan has no room for it",
+    ),
     "POST /api/v1/projects/{project_id}/files/": (["400"], "an empty file (allow_empty_file=False)"),
     "PUT /api/v1/notifications/preferences/": (["400"], "preference_locked: security notifications stay on"),
-    "PATCH /api/v1/notifications/preferences/": (["400"], "preference_locked: as above"),
 }
+# Teaches schemathesis' error feedback our error body, gives each request a fresh Idempotency-Key
+# (see the module's docstring).
+HOOKS_PATH = Path(__file__).with_name("schemathesis_hooks.py")
+# Parameters that take a seeded object's id (``seed_objects``) in this share of the generated cases
+# (schemathesis' fuzz dictionaries); the rest stay random, so "not found" is still tried.
+SEEDED_PARAMETERS: dict[str, dict[str, str]] = {
+    "PATCH /api/v1/projects/{project_id}/members/{member_id}/": {
+        "path.project_id": "project",
+        "path.member_id": "member",
+    },
+    "DELETE /api/v1/projects/{project_id}/members/{member_id}/": {
+        "path.project_id": "project",
+        "path.member_id": "member",
+    },
+    "DELETE /api/v1/projects/{project_id}/invitations/{invitation_id}/": {
+        "path.project_id": "project",
+        "path.invitation_id": "invitation",
+    },
+    "POST /api/v1/projects/{project_id}/members/": {"path.project_id": "project"},
+    "POST /api/v1/projects/{project_id}/files/uploads/": {"path.project_id": "project"},
+    "POST /api/v1/projects/{project_id}/transfer/": {
+        "path.project_id": "transfer_project",
+        "body.user_id": "member_user",
+    },
+}
+SEEDED_SHARE = 0.5
 
 
-def write_config_file(path: Path) -> Path:
-    """schemathesis.toml: each operation of ``DOMAIN_REJECTIONS`` also accepts its documented refusals."""
-    lines = []
-    for name, (statuses, reason) in DOMAIN_REJECTIONS.items():
-        expected = ", ".join(f'"{s}"' for s in ACCEPTED + statuses)
-        lines += [
-            f"# {reason}",
-            "[[operations]]",
-            f'include-name = "{name}"',
-            f"checks.positive_data_acceptance.expected-statuses = [{expected}]",
-            "",
+def write_config_file(path: Path, seeded: dict[str, str] | None = None) -> Path:
+    """schemathesis.toml: our hooks; each operation of ``DOMAIN_REJECTIONS`` also accepts its documented
+    refusals; the ``SEEDED_PARAMETERS`` take the ``seeded`` ids (a one-entry dictionary each)."""
+    lines = [f'hooks = "{HOOKS_PATH}"', ""]
+    seeded = seeded or {}
+    for key in sorted({key for params in SEEDED_PARAMETERS.values() for key in params.values()} & set(seeded)):
+        lines += [f"[dictionaries.seeded-{key}]", f'values = ["{seeded[key]}"]', ""]
+    for name in sorted(set(DOMAIN_REJECTIONS) | set(SEEDED_PARAMETERS)):
+        settings = []
+        if name in DOMAIN_REJECTIONS:
+            statuses, reason = DOMAIN_REJECTIONS[name]
+            expected = ", ".join(f'"{s}"' for s in ACCEPTED + statuses)
+            settings += [f"# {reason}", f"checks.positive_data_acceptance.expected-statuses = [{expected}]"]
+        bindings = [
+            f'"{parameter}" = {{ dictionary = "seeded-{key}", probability = {SEEDED_SHARE} }}'
+            for parameter, key in SEEDED_PARAMETERS.get(name, {}).items()
+            if key in seeded
         ]
+        if bindings:
+            settings += [f"parameters = {{ {', '.join(bindings)} }}"]
+        if settings:
+            lines += ["[[operations]]", f'include-name = "{name}"', *settings, ""]
     path.write_text("\n".join(lines))
     return path
 
@@ -199,6 +246,86 @@ def fuzz_users(password: str = "fuzz-password-0123456789") -> list[FuzzUser]:
     return users
 
 
+# Objects each fuzz user has before the run, so that the operations on notification, member and
+# invitation ids meet real ones. No operation creates a notification or a member (a member joins by
+# an emailed token), so schemathesis had only random ids for them: 404 after 404.
+SEED_NOTIFICATIONS = 10
+SEED_HELPERS = {"alice": ("carol", "erin"), "bob": ("dave", "frank")}  # fuzz user: (member, invited)
+
+
+@dataclass
+class SeededObjects:
+    counts: dict[str, int]
+    ids: dict[str, str]  # the first fuzz user's: project, transfer_project, member, member_user, invitation
+
+
+def seed_objects(users: list[FuzzUser]) -> SeededObjects:
+    """For each fuzz user: ``SEED_NOTIFICATIONS`` in-app notifications; a project shared with a helper
+    account that joined through a real invitation, with one more invitation pending; and a second
+    project with the same helper, to be transferred (a transfer takes the owner's rights away).
+
+    Made through the services, as the users' own actions would. The helpers are no fuzz users, so
+    alice and bob still share nothing (the cross-user pass expects 404 everywhere). Idempotent: a
+    user who already has the seeded projects keeps them. Returns what was made and the first user's
+    ids, which ``write_config_file`` hands schemathesis (``SEEDED_PARAMETERS``).
+    """
+    from django.contrib.auth import get_user_model
+
+    from notifications.services import notify
+    from projects import services as projects
+    from projects.models import Invitation, Membership, Project, Role
+
+    User = get_user_model()
+    counts = {"notifications": 0, "projects": 0, "members": 0, "invitations": 0}
+    ids: dict[str, str] = {}
+    for fuzz_user in users:
+        owner = User.objects.get(email=fuzz_user.email)
+        member_name, invited_name = SEED_HELPERS[fuzz_user.name]
+        member = User.objects.filter(email=f"{member_name}@fuzz.stackpro.test").first() or User.objects.create_user(
+            email=f"{member_name}@fuzz.stackpro.test", password=None, name=member_name.title(), email_verified=True
+        )
+        shared_name, transfer_name = (
+            f"{fuzz_user.name.title()}'s shared project",
+            f"{fuzz_user.name.title()}'s to transfer",
+        )
+        if not Project.objects.filter(owner=owner, name=shared_name).exists():
+            for n in range(SEED_NOTIFICATIONS):
+                notify(user=owner, category="project", title=f"Seeded notification {n + 1}")
+                counts["notifications"] += 1
+            for name in (shared_name, transfer_name):
+                project = projects.project_create(owner=owner, name=name, description="Seeded for the fuzz run.")
+                invitation = projects.member_invite(project=project, actor=owner, email=member.email, role=Role.EDITOR)
+                projects.invitation_accept(user=member, token=invitation.token)  # type: ignore[attr-defined]
+                counts["projects"] += 1
+                counts["members"] += 1
+            projects.member_invite(
+                project=project_named(owner, shared_name),
+                actor=owner,
+                email=f"{invited_name}@fuzz.stackpro.test",
+                role=Role.VIEWER,
+            )
+            counts["invitations"] += 1
+        if ids:
+            continue
+        shared = project_named(owner, shared_name)
+        ids = {
+            "project": str(shared.pk),
+            "transfer_project": str(project_named(owner, transfer_name).pk),
+            "member": str(Membership.objects.get(project=shared, user=member).pk),
+            "member_user": str(member.pk),
+        }
+        invitation = Invitation.objects.filter(project=shared, email__startswith=invited_name).first()
+        if invitation is not None:
+            ids["invitation"] = str(invitation.pk)
+    return SeededObjects(counts=counts, ids=ids)
+
+
+def project_named(owner: Any, name: str) -> Any:
+    from projects.models import Project
+
+    return Project.objects.get(owner=owner, name=name)
+
+
 def write_auth_file(path: Path, users: list[FuzzUser], *, login_path: str | None = None) -> Path:
     """A Web Fuzzing Commons auth document listing both users (schemathesis ``--auth-wfc``)."""
     entries: list[dict[str, Any]] = []
@@ -275,6 +402,7 @@ def run_schemathesis(
     workers: int = 1,
     report_dir: Path | None = None,
     extra_args: list[str] | None = None,
+    seeded: dict[str, str] | None = None,
 ) -> FuzzResult:
     """Run the schemathesis CLI against ``base_url``; return its exit code, JSON report and request count."""
     report_dir = report_dir or Path(tempfile.mkdtemp(prefix="fuzz-report-"))
@@ -282,7 +410,7 @@ def run_schemathesis(
     args = [
         str(Path(sys.executable).with_name("schemathesis")),
         "--config-file",
-        str(write_config_file(report_dir / "schemathesis.toml")),
+        str(write_config_file(report_dir / "schemathesis.toml", seeded)),
         "run",
         f"{base_url}{SCHEMA_PATH}",
         "--url",

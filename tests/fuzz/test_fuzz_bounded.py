@@ -19,6 +19,7 @@ from tests.fuzz.harness import (
     fuzz_users,
     pytest_database_url,
     run_schemathesis,
+    seed_objects,
     server_env,
     write_auth_file,
 )
@@ -33,6 +34,7 @@ PHASES = os.environ.get("FUZZ_PHASES", PHASES)  # e.g. "fuzzing,stateful" if cov
 def test_bounded_fuzz_run(transactional_db, tmp_path):
     ensure_plan_catalogue()
     alice, bob = users = fuzz_users()
+    seeded = seed_objects(users)
     auth_file = write_auth_file(tmp_path / "auth.json", users, login_path=LOGIN_PATH)
     with (
         fuzz_services(tmp_path) as upstreams,
@@ -51,6 +53,7 @@ def test_bounded_fuzz_run(transactional_db, tmp_path):
             phases=PHASES,
             deterministic=True,
             report_dir=tmp_path / "report",
+            seeded=seeded.ids,
         )
         crossings = [cross_user_pass(base, alice, bob), cross_user_pass(base, bob, alice)]
     summary = result.summary()

@@ -1,7 +1,9 @@
-"""Another tenant's ids in paths and bodies are 404; the activity log; GDPR export/erasure and
+"""Another tenant's ids in paths are 404, in a body refused alike for any unknown id; the activity log; GDPR export/erasure and
 usage providers registered for other apps."""
 
 from __future__ import annotations
+
+import uuid
 
 import pytest
 from django.core.files.storage import default_storage
@@ -35,7 +37,6 @@ def theirs(world):
 @covers_route("projects:file-complete", "other_tenant")
 @covers_route("projects:member", "other_tenant")
 @covers_route("projects:invitation", "other_tenant")
-@covers_route("projects:transfer", "other_tenant")
 @pytest.mark.parametrize(
     ("method", "suffix", "body"),
     [
@@ -46,7 +47,6 @@ def theirs(world):
         ("patch", "members/{member}/", {"role": "viewer"}),
         ("delete", "members/{member}/", None),
         ("delete", "invitations/{invitation}/", None),
-        ("post", "transfer/", {"user_id": "{member_user}"}),
     ],
 )
 def test_foreign_ids_under_my_project_are_404(world, theirs, method, suffix, body):
@@ -62,6 +62,25 @@ def test_foreign_ids_under_my_project_are_404(world, theirs, method, suffix, bod
     assert File.objects.filter(pk=theirs["file"].pk).exists()
     assert Membership.objects.get(pk=theirs["member"].pk).role == Role.EDITOR
     assert not Invitation.objects.get(pk=theirs["invitation"].pk).revoked
+
+
+@covers_route("projects:transfer", "other_tenant")
+def test_transferring_to_another_projects_member_changes_nothing_and_tells_nothing(world, theirs):
+    """The body names a user, not the request's target: 400 on ``user_id``, the same answer as for an
+    id nobody has (so it says nothing about the other project), and nothing changes."""
+    owner = world.client("owner")
+    answers = [
+        owner.post(world.url("transfer/"), {"user_id": str(user_id)}, format="json").json()
+        for user_id in (theirs["member"].user_id, theirs["project"].owner_id, uuid.uuid4())
+    ]
+    assert answers[0]["code"] == "validation_error" and answers[0]["fields"] == {
+        "user_id": ["Not a member of this project."]
+    }
+    assert answers[0] == answers[1] == answers[2]
+    world.project.refresh_from_db()
+    theirs["project"].refresh_from_db()
+    assert world.project.owner == world.owner and theirs["project"].owner == world.outsider
+    assert Membership.objects.get(pk=theirs["member"].pk).role == Role.EDITOR
 
 
 @covers_route("projects:detail", "other_tenant")

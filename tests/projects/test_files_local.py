@@ -157,6 +157,8 @@ def test_file_list_search_ordering_and_query_count(world, django_assert_num_quer
     assert names("q=REPORT") == ["Alpha report.pdf"]
     assert "hidden-pending.txt" not in names("")
     assert_api_error(viewer.get(world.url("files/?ordering=key")), 400, "validation_error")
+    assert_api_error(viewer.get(world.url("files/?ordering=")), 400, "validation_error")  # leave it out instead
+    assert names("q=") == names("q=%20") == names("")  # an empty search is no filter
     for limit in (1, 20):
         with django_assert_num_queries(4):  # user + project/membership + count + page
             viewer.get(world.url(f"files/?limit={limit}"))
