@@ -175,6 +175,8 @@ class Stack:
                 "-m",
                 "gunicorn",
                 "stackpro.wsgi:application",
+                "-c",
+                "python:deploy.gunicorn_conf",  # as deployed (JSON bodies for gunicorn's own errors)
                 "-b",
                 f"127.0.0.1:{port}",
                 "-w",
