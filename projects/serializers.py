@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.utils import timezone
@@ -49,10 +50,14 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 def _iso(value: Any, zone: Any = None) -> str | None:
     """DRF's ``DateTimeField`` output (ISO 8601 in the current time zone, ``Z`` for UTC) without
-    building a field per call (``zone``: the current time zone, when the caller has it)."""
+    building a field per call (``zone``: the current time zone, when the caller has it). A UTC value
+    for a UTC zone (the database's datetimes with ``TIME_ZONE = "UTC"``) skips the conversion."""
     if value is None:
         return None
-    text = value.astimezone(zone or timezone.get_current_timezone()).isoformat()
+    zone = zone or timezone.get_current_timezone()
+    if value.tzinfo is UTC and getattr(zone, "key", None) == "UTC":
+        return value.isoformat()[:-6] + "Z"  # "+00:00" -> "Z", as DRF writes it
+    text = value.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 

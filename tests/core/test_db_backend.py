@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime
 
 import pytest
 from django.db import connection
@@ -77,3 +78,50 @@ def test_with_no_window_every_request_pings_as_django_does(django_db_setup, djan
         assert get(base) == 200
         assert kill_server_connections(connection.settings_dict["TEST"]["NAME"]) >= 1
         assert get(base) == 200
+
+
+# ------------------------------------------------------------------------------------------------
+# DATETIME values read in C
+# ------------------------------------------------------------------------------------------------
+CASES = [
+    "2026-11-26 11:00:00.123456",
+    "2026-11-26 11:00:00.123",
+    "2026-11-26 11:00:00",
+    "1999-12-31 23:59:59.999999",
+    "0000-00-00 00:00:00",  # a zero date: the driver's answer
+    "2026-11-26",  # a bare date: the driver's answer
+    "2026-13-01 00:00:00",  # not a date
+]
+
+
+@pytest.mark.parametrize("text", CASES)
+def test_read_datetime_reads_what_each_driver_reads(text):
+    import MySQLdb.times
+    import pymysql.converters
+
+    from core.db_backends.mysql.base import _DRIVER_DATETIME, read_datetime
+
+    assert read_datetime(text) == _DRIVER_DATETIME(text)
+    assert read_datetime(text) == MySQLdb.times.DateTime_or_None(text)  # mysqlclient hands over text
+    parsed = pymysql.converters.convert_datetime(text.encode())  # PyMySQL hands over bytes
+    if isinstance(parsed, datetime):
+        assert read_datetime(text.encode()) == parsed
+
+
+@pytest.mark.django_db
+def test_datetimes_round_trip_through_the_database():
+    from datetime import UTC
+
+    from django.db import connection
+    from MySQLdb.constants import FIELD_TYPE
+
+    from core.db_backends.mysql.base import read_datetime
+    from tests.factories import UserFactory
+
+    connection.ensure_connection()
+    if hasattr(connection.connection, "converter"):  # mysqlclient (PyMySQL keeps its decoders elsewhere)
+        assert connection.connection.converter[FIELD_TYPE.DATETIME] is read_datetime
+    for value in [datetime(2026, 11, 26, 11, 0, 0, 123456, tzinfo=UTC), datetime(2000, 1, 1, tzinfo=UTC)]:
+        user = UserFactory(date_joined=value)
+        user.refresh_from_db()
+        assert user.date_joined == value

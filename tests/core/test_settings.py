@@ -93,13 +93,16 @@ def test_both_drivers_talk_to_mariadb(driver):
     code = (
         "import django; django.setup(); from django.db import connection;"
         "cur = connection.cursor(); cur.execute('SELECT @@character_set_connection, @@sql_mode'); row = cur.fetchone();"
-        "import MySQLdb; print(MySQLdb.__name__, row[0], 'STRICT_TRANS_TABLES' in row[1])"
+        # a DATETIME(6) value through our backend's conversion (core/db_backends/mysql)
+        "cur.execute(\"SELECT CAST('2026-11-26 11:00:00.123456' AS DATETIME(6))\"); when = cur.fetchone()[0];"
+        "import MySQLdb; print(MySQLdb.__name__, row[0], 'STRICT_TRANS_TABLES' in row[1], when.isoformat())"
     )
     url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/mysql"
     env = {**os.environ, "DATABASE_URL": url, "DB_DRIVER": driver, "DJANGO_SETTINGS_MODULE": "stackpro.settings.local"}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    module, charset, strict = result.stdout.split()
+    module, charset, strict, when = result.stdout.split()
     assert charset == "utf8mb4" and strict == "True"
+    assert when == "2026-11-26T11:00:00.123456"
     if driver == "pymysql":
         assert module == "pymysql"
