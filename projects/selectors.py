@@ -136,17 +136,23 @@ def _project_page_query(
 
 
 def _project_row_fields() -> list[Any]:
+    """Converters of the page's columns: the ORM's for role, name, description, archived and the
+    owner's name; ``None`` (as read) for the ids and datetimes, which ``project_page_for_user``
+    turns straight into the API's text (``rawsql.uuid_text``, ``rawsql.datetime_text_function``) instead of
+    building ``UUID`` and aware ``datetime`` objects only to print them; and for the counts."""
     from accounts.models import User
 
     m, p = Membership._meta.get_field, Project._meta.get_field
-    names = ("name", "description", "archived", "owner")
     return [
         m("role"),
-        m("project"),
-        *(p(name) for name in names),
+        None,  # project id: text
+        p("name"),
+        p("description"),
+        p("archived"),
+        None,  # owner id: text
         User._meta.get_field("name"),
-        p("created_at"),
-        p("updated_at"),
+        None,  # created_at: text
+        None,  # updated_at: text
         None,  # member_count
         None,  # total
     ]
@@ -164,7 +170,8 @@ def project_page_for_user(
 ) -> tuple[int, list[dict[str, Any]]]:
     """One page of the projects ``user`` is a member of (the owner has a membership too) and their
     total, as rows for ``serializers.project_rows``: the caller's role, the project's columns, the
-    owner's id and name, and ``member_count`` (keys: ``PROJECT_ROW_FIELDS``).
+    owner's id and name, and ``member_count`` (keys: ``PROJECT_ROW_FIELDS``). Ids and datetimes
+    are already the API's text (canonical UUIDs; ISO 8601 as DRF writes them).
 
     ``role`` and ``archived`` filter, ``q`` searches names and descriptions (the ORM's
     ``icontains``), ``ordering`` is one of name, created, updated (``-`` for descending; default
@@ -196,7 +203,34 @@ def project_page_for_user(
         params += [pattern, pattern]
     shape = {"role": bool(role), "archived": archived is not None, "q": bool(q)}
     found = _project_page_query(connection.vendor, ordering=ordering, **shape).rows([*params, limit, offset])
-    rows = [dict(zip(PROJECT_ROW_FIELDS, row, strict=False)) for row in found]
+    uuid_text, datetime_text = rawsql.uuid_text, rawsql.datetime_text_function()
+    rows = [
+        {
+            "role": role_,
+            "project_id": uuid_text(project_id),
+            "project__name": name,
+            "project__description": description,
+            "project__archived": is_archived,
+            "project__owner_id": uuid_text(owner_id),
+            "project__owner__name": owner_name,
+            "project__created_at": datetime_text(created_at),
+            "project__updated_at": datetime_text(updated_at),
+            "member_count": member_count,
+        }
+        for (
+            role_,
+            project_id,
+            name,
+            description,
+            is_archived,
+            owner_id,
+            owner_name,
+            created_at,
+            updated_at,
+            member_count,
+            _,
+        ) in found
+    ]
     if rows:
         return int(found[0][-1]), rows
     if not offset:

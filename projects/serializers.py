@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
@@ -48,36 +46,22 @@ class ProjectSerializer(serializers.ModelSerializer):
         return obj.memberships.count() if count is None else count  # lists annotate it
 
 
-def _iso(value: Any, zone: Any = None) -> str | None:
-    """DRF's ``DateTimeField`` output (ISO 8601 in the current time zone, ``Z`` for UTC) without
-    building a field per call (``zone``: the current time zone, when the caller has it). A UTC value
-    for a UTC zone (the database's datetimes with ``TIME_ZONE = "UTC"``) skips the conversion."""
-    if value is None:
-        return None
-    zone = zone or timezone.get_current_timezone()
-    if value.tzinfo is UTC and getattr(zone, "key", None) == "UTC":
-        return value.isoformat()[:-6] + "Z"  # "+00:00" -> "Z", as DRF writes it
-    text = value.astimezone(zone).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def project_rows(rows: Any) -> list[dict[str, Any]]:
     """``ProjectSerializer``'s output, field for field, from ``selectors.project_page_for_user``
-    rows. The list is the most requested read: building it from ``.values()`` rows with plain dicts
+    rows (whose ids and datetimes are already text). The list is the most requested read: building it from ``.values()`` rows with plain dicts
     costs a fraction of a ModelSerializer with nested and method fields (docs/performance.md).
     ``tests/projects/test_projects_api.py`` checks both shapes stay identical."""
-    zone = timezone.get_current_timezone()
     return [
         {
-            "id": str(row["project_id"]),
+            "id": row["project_id"],
             "name": row["project__name"],
             "description": row["project__description"],
-            "owner": {"id": str(row["project__owner_id"]), "name": row["project__owner__name"]},
+            "owner": {"id": row["project__owner_id"], "name": row["project__owner__name"]},
             "archived": row["project__archived"],
             "role": row["role"],
             "member_count": row["member_count"],
-            "created_at": _iso(row["project__created_at"], zone),
-            "updated_at": _iso(row["project__updated_at"], zone),
+            "created_at": row["project__created_at"],
+            "updated_at": row["project__updated_at"],
         }
         for row in rows
     ]

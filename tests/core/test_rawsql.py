@@ -61,3 +61,27 @@ def test_fetch_converts_columns_and_leaves_computed_ones_alone() -> None:
     expected = sorted([active, inactive], key=lambda u: u.email)
     assert rows == [[u.pk, u.is_active, User.objects.get(pk=u.pk).date_joined, 2] for u in expected]
     assert [type(row[1]) for row in rows] == [bool, bool]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/Los_Angeles"])
+def test_ids_and_datetimes_as_read_become_the_apis_text(zone) -> None:
+    from django.utils import timezone
+    from rest_framework import serializers
+
+    users = [UserFactory(), UserFactory()]
+    User.objects.filter(pk=users[1].pk).update(last_login=users[1].date_joined.replace(microsecond=0))
+    sql = (
+        f"SELECT {rawsql.column(User, 'id')}, {rawsql.column(User, 'date_joined')}, {rawsql.column(User, 'last_login')} "
+        f"FROM {rawsql.table(User)} ORDER BY {rawsql.column(User, 'email')}"
+    )
+    rows = rawsql.fetch(sql, [], [None, None, None])  # values as the driver reads them
+    with timezone.override(zone):
+        text = rawsql.datetime_text_function()
+        drf = serializers.DateTimeField().to_representation
+        expected = [
+            [str(u.pk), drf(u.date_joined), drf(u.last_login) if u.last_login else None]
+            for u in User.objects.order_by("email")
+        ]
+        assert [[rawsql.uuid_text(i), text(j), text(k)] for i, j, k in rows] == expected
+    assert rawsql.uuid_text(None) is None and rawsql.uuid_text(users[0].pk) == str(users[0].pk)
+    assert rawsql.uuid_text(users[0].pk.hex) == str(users[0].pk)

@@ -10,6 +10,7 @@ import pytest
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from rest_framework import serializers
 
 from projects import selectors
 from projects.models import Membership, Project, Role
@@ -39,7 +40,19 @@ def orm_page(user, limit, offset, role=None, archived=None, q=None, ordering=Non
         .annotate(member_count=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)))
         .order_by(*order)
     )
-    return qs.count(), list(rows[offset : offset + limit])
+    return qs.count(), [as_text(row) for row in rows[offset : offset + limit]]
+
+
+def as_text(row: dict) -> dict:
+    """An ORM row with ids and datetimes as the API writes them (what the selector returns)."""
+    when = serializers.DateTimeField().to_representation
+    return {
+        **row,
+        "project_id": str(row["project_id"]),
+        "project__owner_id": str(row["project__owner_id"]),
+        "project__created_at": when(row["project__created_at"]),
+        "project__updated_at": when(row["project__updated_at"]),
+    }
 
 
 @pytest.fixture
