@@ -11,8 +11,10 @@ they matter:
   and the field's own), so UUIDs, booleans and aware datetimes come out as the ORM returns them;
 - table and column names come from the models' ``_meta`` and are quoted by the backend.
 
-Everything else uses the ORM. ``tests/core/test_rawsql.py`` checks that these reads return exactly
-what the ORM returns on the database under test.
+Where a hot list only prints ids and datetimes, ``uuid_text`` and ``datetime_text_function`` turn
+the driver's values straight into the API's text (what DRF writes), skipping the ``UUID`` and aware
+``datetime`` objects. Everything else uses the ORM. ``tests/core/test_rawsql.py`` checks these reads
+against the ORM's values and DRF's text on the database under test.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from django.utils import timezone
 M = TypeVar("M", bound=Model)
 
 Converters = tuple[tuple[int, tuple[Any, ...], Any], ...]
+_ZERO = datetime.timedelta(0)
 
 
 def quote(name: str, using: str = DEFAULT_DB_ALIAS) -> str:
@@ -174,6 +177,3 @@ def datetime_text_function(using: str = DEFAULT_DB_ALIAS) -> Callable[[Any], str
         return result[:-6] + "Z" if result.endswith("+00:00") else result
 
     return text
-
-
-_ZERO = datetime.timedelta(0)
