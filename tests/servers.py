@@ -33,7 +33,7 @@ def ensure_mysql_database(url: str) -> None:
     import pymysql
 
     parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
+    name = parsed.path.lstrip("/").replace("`", "")
     connection = pymysql.connect(
         host=parsed.hostname, port=parsed.port or 3306, user=parsed.username or "root", password=parsed.password or ""
     )

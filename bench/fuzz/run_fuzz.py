@@ -36,7 +36,9 @@ def fresh_database(url: str | None, workdir: Path) -> str:
                 f"--database-url: the database is emptied for the run; its name must contain 'fuzz' ({name})"
             )
         if url.startswith("mysql"):
-            create_mysql_database(url)
+            from tests.servers import ensure_mysql_database
+
+            ensure_mysql_database(url)
     if url is None:
         path = workdir / "fuzz.sqlite3"
         url = f"sqlite:///{path}"
@@ -63,31 +65,6 @@ def fresh_database(url: str | None, workdir: Path) -> str:
         check=True,
     )
     return url
-
-
-def create_mysql_database(url: str) -> None:
-    """CREATE DATABASE IF NOT EXISTS, with the server's connection settings from the URL."""
-    import environ
-
-    from core.db import select_mysql_driver
-
-    select_mysql_driver()  # mysqlclient, or PyMySQL standing in as MySQLdb
-    import MySQLdb
-
-    config = environ.Env.db_url_config(url)
-    connection = MySQLdb.connect(
-        host=config.get("HOST") or "127.0.0.1",
-        port=int(config.get("PORT") or 3306),
-        user=config.get("USER") or "root",
-        password=config.get("PASSWORD") or "",
-    )
-    try:
-        name = config["NAME"].replace("`", "")
-        connection.cursor().execute(
-            f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-        )
-    finally:
-        connection.close()
 
 
 def main() -> int:

@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
-from tests.servers import ROOT
+from tests.servers import ROOT, ensure_mysql_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -105,19 +105,9 @@ def lambda_database_url(package_dir: Path) -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("mysql"):
         parsed = urlparse(url)
-        name = parsed.path.lstrip("/") + "_lambda"
-        import pymysql
-
-        connection = pymysql.connect(
-            host=parsed.hostname,
-            port=parsed.port or 3306,
-            user=parsed.username or "root",
-            password=parsed.password or "",
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        connection.close()
-        return parsed._replace(path=f"/{name}").geturl()
+        lambda_url = parsed._replace(path=f"/{parsed.path.lstrip('/')}_lambda").geturl()
+        ensure_mysql_database(lambda_url)
+        return lambda_url
     return f"sqlite:///{package_dir.parent / 'lambda.sqlite3'}"
 
 

@@ -45,13 +45,13 @@ def read_datetime(value: Any) -> Any:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    _proven_at: float | None = None  # monotonic time the connection last finished a request cleanly
+    _used = False  # a cursor was opened since the last request boundary
+
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         params["conv"] = {**params["conv"], FIELD_TYPE.DATETIME: read_datetime}
         return params
-
-    _proven_at: float | None = None  # monotonic time the connection last finished a request cleanly
-    _used = False  # a cursor was opened since the last request boundary
 
     def _cursor(self, name: Any = None) -> Any:
         self._used = True
