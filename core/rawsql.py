@@ -11,9 +11,10 @@ they matter:
   and the field's own), so UUIDs, booleans and aware datetimes come out as the ORM returns them;
 - table and column names come from the models' ``_meta`` and are quoted by the backend.
 
-Where a hot list only prints ids and datetimes, ``uuid_text`` and ``datetime_text_function`` turn
-the driver's values straight into the API's text (what DRF writes), skipping the ``UUID`` and aware
-``datetime`` objects. Everything else uses the ORM. ``tests/core/test_rawsql.py`` checks these reads
+Where a hot list only prints ids and datetimes, they go straight to the API's text (what DRF
+writes), skipping the ``UUID`` and aware ``datetime`` objects: written by the database itself on
+MySQL/MariaDB in UTC (``uuid_text_sql``, ``datetime_text_sql``), else turned by ``uuid_text`` and
+``datetime_text_function``. Everything else uses the ORM. ``tests/core/test_rawsql.py`` checks these reads
 against the ORM's values and DRF's text on the database under test.
 """
 
@@ -84,13 +85,16 @@ class Query:
             found = self._converters[connection] = tuple(built)
         return found
 
-    def rows(self, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> list[list[Any]]:
-        """The statement's rows for ``params``, each value converted as the ORM converts it."""
+    def rows(self, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> Sequence[Sequence[Any]]:
+        """The statement's rows for ``params``, each value converted as the ORM converts it: lists,
+        or the driver's tuples as they are when no column has a converter."""
         connection = connections[using]
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
         converters = self.converters(connection)
+        if not converters:
+            return rows
         out = []
         for raw in rows:
             row = list(raw)
@@ -105,7 +109,7 @@ class Query:
 
 def fetch(
     sql: str, params: Sequence[Any], fields: Sequence[Field | None], using: str = DEFAULT_DB_ALIAS
-) -> list[list[Any]]:
+) -> Sequence[Sequence[Any]]:
     """Rows of a one-off statement (``Query(sql, fields).rows(params)``)."""
     return Query(sql, fields).rows(params, using)
 
@@ -151,6 +155,18 @@ def uuid_text(value: Any) -> str | None:
     return str(uuid.UUID(value))
 
 
+def _api_zone_is_utc(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Naive DATETIME values are UTC and the API writes UTC: the usual case, where a value only
+    needs its ``Z``."""
+    if not settings.USE_TZ:
+        return False
+    zone = timezone.get_current_timezone()
+    connection_zone = connections[using].timezone
+    return (
+        getattr(zone, "key", None) == "UTC" and connection_zone is not None and connection_zone.utcoffset(None) == _ZERO
+    )
+
+
 def datetime_text_function(using: str = DEFAULT_DB_ALIAS) -> Callable[[Any], str | None]:
     """A function turning a DateTimeField's value as read (a naive datetime in the connection's time
     zone from MySQL, text from SQLite, or an aware datetime) into the text DRF's ``DateTimeField``
@@ -159,8 +175,7 @@ def datetime_text_function(using: str = DEFAULT_DB_ALIAS) -> Callable[[Any], str
     use_tz = settings.USE_TZ
     connection_zone = connections[using].timezone if use_tz else None
     zone = timezone.get_current_timezone() if use_tz else None
-    # The usual case: UTC in the database and in the API, so a naive value only needs its "Z".
-    utc = use_tz and getattr(zone, "key", None) == "UTC" and connection_zone.utcoffset(None) == _ZERO  # type: ignore[union-attr]
+    utc = _api_zone_is_utc(using)
 
     def text(value: Any) -> str | None:
         if value is None:
@@ -177,3 +192,30 @@ def datetime_text_function(using: str = DEFAULT_DB_ALIAS) -> Callable[[Any], str
         return result[:-6] + "Z" if result.endswith("+00:00") else result
 
     return text
+
+
+# The same text written by the database, so a hot list's ids and datetimes arrive as the API's
+# strings and no Python runs per value. Only where the result is certain to match: MySQL and
+# MariaDB, UTC stored and UTC written (``text_in_sql``); elsewhere the functions above.
+def text_in_sql(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Whether ``uuid_text_sql`` and ``datetime_text_sql`` apply on ``using`` right now (they
+    depend on the current time zone: check per request, build the SQL once per answer)."""
+    return connections[using].vendor == "mysql" and _api_zone_is_utc(using)
+
+
+def uuid_text_sql(column_sql: str, using: str = DEFAULT_DB_ALIAS) -> str:
+    """SQL selecting a UUIDField column as ``uuid_text`` writes it. MariaDB's native ``uuid``
+    column already reads as that text; MySQL's ``char(32)`` gets its dashes. MySQL/MariaDB only."""
+    if connections[using].features.has_native_uuid_field:
+        return column_sql
+    parts = ", '-', ".join(
+        f"SUBSTRING({column_sql}, {start}, {length})" for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+    )
+    return f"LOWER(CONCAT({parts}))"  # CONCAT: NULL stays NULL
+
+
+def datetime_text_sql(column_sql: str) -> str:
+    """SQL selecting a naive UTC DATETIME column as DRF writes it in UTC: ISO 8601 with a ``T``,
+    the six fraction digits only when they are not all zero (as ``isoformat``), and ``Z``.
+    MySQL/MariaDB, where ``text_in_sql`` holds. No ``%``: safe with or without parameters."""
+    return f"CONCAT(REPLACE(TRIM(TRAILING '.000000' FROM CAST({column_sql} AS CHAR)), ' ', 'T'), 'Z')"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
@@ -92,13 +93,20 @@ PROJECT_ROW_FIELDS = (
 
 @functools.cache
 def _project_page_query(
-    vendor: str, *, role: bool, archived: bool, q: bool, ordering: str, count_only: bool = False
+    vendor: str,
+    *,
+    role: bool,
+    archived: bool,
+    q: bool,
+    ordering: str,
+    text_in_sql: bool = False,
+    count_only: bool = False,
 ) -> rawsql.Query:
-    """The projects page as one statement (``core.rawsql``), built once per shape and backend
-    (``vendor``): the caller's memberships joined to their projects and the projects' owners,
-    ``member_count`` a correlated count on the ``(project, created_at)`` index, the total a
-    ``COUNT(*) OVER ()`` window on the same rows. Names come from the models and are quoted; every
-    value is a parameter."""
+    """The page's statement for one filter shape and ordering, built once per process: the
+    columns of ``PROJECT_ROW_FIELDS`` in that order, then the total matching rows from a
+    ``COUNT(*) OVER ()`` window on the same rows. With ``text_in_sql`` the database writes the ids
+    and datetimes as the API's text (``rawsql.uuid_text_sql``, ``rawsql.datetime_text_sql``).
+    Names come from the models and are quoted; every value is a parameter."""
     from accounts.models import User  # the owner's name; accounts is below projects
 
     c = rawsql.column
@@ -122,40 +130,31 @@ def _project_page_query(
         f"{c(Project, name.lstrip('-'), 'p')}{' DESC' if name.startswith('-') else ' ASC'}"
         for name in PROJECT_ORDERINGS[ordering]
     )
-    # Names from _meta, quoted by the backend; every value is a parameter.
-    sql = (
-        f"SELECT {c(Membership, 'role', 'm')}, {c(Membership, 'project', 'm')}, {c(Project, 'name', 'p')}, "  # noqa: S608
-        f"{c(Project, 'description', 'p')}, {c(Project, 'archived', 'p')}, {c(Project, 'owner', 'p')}, "
-        f"{c(User, 'name', 'u')}, {c(Project, 'created_at', 'p')}, {c(Project, 'updated_at', 'p')}, "
-        f"(SELECT COUNT(*) FROM {rawsql.table(Membership)} mc "
-        f"WHERE {c(Membership, 'project', 'mc')} = {c(Membership, 'project', 'm')}), "
-        f"COUNT(*) OVER () "
-        f"{joins} ORDER BY {order} LIMIT %s OFFSET %s"
-    )
-    return rawsql.Query(sql, _project_row_fields())
 
+    def as_read(column: str) -> str:
+        return column
 
-def _project_row_fields() -> list[Any]:
-    """Converters of the page's columns: the ORM's for role, name, description, archived and the
-    owner's name; ``None`` (as read) for the ids and datetimes, which ``project_page_for_user``
-    turns straight into the API's text (``rawsql.uuid_text``, ``rawsql.datetime_text_function``) instead of
-    building ``UUID`` and aware ``datetime`` objects only to print them; and for the counts."""
-    from accounts.models import User
-
-    m, p = Membership._meta.get_field, Project._meta.get_field
-    return [
-        m("role"),
-        None,  # project id: text
-        p("name"),
-        p("description"),
-        p("archived"),
-        None,  # owner id: text
-        User._meta.get_field("name"),
-        None,  # created_at: text
-        None,  # updated_at: text
-        None,  # member_count
-        None,  # total
+    uuid_sql = rawsql.uuid_text_sql if text_in_sql else as_read
+    when_sql = rawsql.datetime_text_sql if text_in_sql else as_read
+    columns = [
+        c(Membership, "role", "m"),
+        uuid_sql(c(Membership, "project", "m")),
+        c(Project, "name", "p"),
+        c(Project, "description", "p"),
+        c(Project, "archived", "p"),
+        uuid_sql(c(Project, "owner", "p")),
+        c(User, "name", "u"),
+        when_sql(c(Project, "created_at", "p")),
+        when_sql(c(Project, "updated_at", "p")),
+        f"(SELECT COUNT(*) FROM {rawsql.table(Membership)} mc "  # noqa: S608
+        f"WHERE {c(Membership, 'project', 'mc')} = {c(Membership, 'project', 'm')})",
+        "COUNT(*) OVER ()",
     ]
+    # Names from _meta, quoted by the backend; every value is a parameter.
+    sql = f"SELECT {', '.join(columns)} {joins} ORDER BY {order} LIMIT %s OFFSET %s"  # noqa: S608
+    # No converters: role, names and description read as the ORM reads them, ``archived`` is left
+    # as stored (0/1 on MySQL and SQLite) for the serializer, ids and datetimes become text.
+    return rawsql.Query(sql, [None] * len(columns))
 
 
 def project_page_for_user(
@@ -167,11 +166,12 @@ def project_page_for_user(
     archived: bool | None = None,
     q: str | None = None,
     ordering: str | None = None,
-) -> tuple[int, list[dict[str, Any]]]:
+) -> tuple[int, list[Sequence[Any]]]:
     """One page of the projects ``user`` is a member of (the owner has a membership too) and their
-    total, as rows for ``serializers.project_rows``: the caller's role, the project's columns, the
-    owner's id and name, and ``member_count`` (keys: ``PROJECT_ROW_FIELDS``). Ids and datetimes
-    are already the API's text (canonical UUIDs; ISO 8601 as DRF writes them).
+    total, as rows for ``serializers.project_rows``: tuples of the caller's role, the project's
+    columns, the owner's id and name, and ``member_count``, in the order of
+    ``PROJECT_ROW_FIELDS``. Ids and datetimes are already the API's text (canonical UUIDs; ISO 8601
+    as DRF writes them); ``archived`` is as stored (a bool or 0/1).
 
     ``role`` and ``archived`` filter, ``q`` searches names and descriptions (the ORM's
     ``icontains``), ``ordering`` is one of name, created, updated (``-`` for descending; default
@@ -180,7 +180,8 @@ def project_page_for_user(
     The most requested read of the API, so it is one prepared statement (``core.rawsql``), not an
     ORM query compiled per request: the total comes from a ``COUNT(*) OVER ()`` window on the page's
     rows, and a second ``COUNT`` runs only when the offset is past the end and the page is empty.
-    ``tests/projects/test_project_page.py`` checks it against the ORM's answer.
+    On MySQL/MariaDB in UTC the database writes the ids and datetimes as text, so no Python runs
+    per value. ``tests/projects/test_project_page.py`` checks it against the ORM's answer.
     """
     if role is not None and role not in Role.values:
         raise InvalidInput(
@@ -202,35 +203,42 @@ def project_page_for_user(
         pattern = f"%{connection.ops.prep_for_like_query(q)}%"
         params += [pattern, pattern]
     shape = {"role": bool(role), "archived": archived is not None, "q": bool(q)}
-    found = _project_page_query(connection.vendor, ordering=ordering, **shape).rows([*params, limit, offset])
-    uuid_text, datetime_text = rawsql.uuid_text, rawsql.datetime_text_function()
-    rows = [
-        {
-            "role": role_,
-            "project_id": uuid_text(project_id),
-            "project__name": name,
-            "project__description": description,
-            "project__archived": is_archived,
-            "project__owner_id": uuid_text(owner_id),
-            "project__owner__name": owner_name,
-            "project__created_at": datetime_text(created_at),
-            "project__updated_at": datetime_text(updated_at),
-            "member_count": member_count,
-        }
-        for (
-            role_,
-            project_id,
-            name,
-            description,
-            is_archived,
-            owner_id,
-            owner_name,
-            created_at,
-            updated_at,
-            member_count,
-            _,
-        ) in found
-    ]
+    in_sql = rawsql.text_in_sql()
+    found = _project_page_query(connection.vendor, ordering=ordering, text_in_sql=in_sql, **shape).rows(
+        [*params, limit, offset]
+    )
+    rows: list[Sequence[Any]]
+    if in_sql:
+        rows = [row[:-1] for row in found]
+    else:
+        uuid_text, datetime_text = rawsql.uuid_text, rawsql.datetime_text_function()
+        rows = [
+            (
+                role_,
+                uuid_text(project_id),
+                name,
+                description,
+                is_archived,
+                uuid_text(owner_id),
+                owner_name,
+                datetime_text(created_at),
+                datetime_text(updated_at),
+                member_count,
+            )
+            for (
+                role_,
+                project_id,
+                name,
+                description,
+                is_archived,
+                owner_id,
+                owner_name,
+                created_at,
+                updated_at,
+                member_count,
+                _,
+            ) in found
+        ]
     if rows:
         return int(found[0][-1]), rows
     if not offset:

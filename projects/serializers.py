@@ -48,22 +48,34 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 def project_rows(rows: Any) -> list[dict[str, Any]]:
     """``ProjectSerializer``'s output, field for field, from ``selectors.project_page_for_user``
-    rows (whose ids and datetimes are already text). The list is the most requested read: building it from ``.values()`` rows with plain dicts
-    costs a fraction of a ModelSerializer with nested and method fields (docs/performance.md).
-    ``tests/projects/test_projects_api.py`` checks both shapes stay identical."""
+    rows (tuples in ``PROJECT_ROW_FIELDS`` order whose ids and datetimes are already text). The
+    list is the most requested read: plain dicts cost a fraction of a ModelSerializer with nested
+    and method fields (docs/performance.md). ``tests/projects/test_project_page.py`` checks both
+    shapes stay identical."""
     return [
         {
-            "id": row["project_id"],
-            "name": row["project__name"],
-            "description": row["project__description"],
-            "owner": {"id": row["project__owner_id"], "name": row["project__owner__name"]},
-            "archived": row["project__archived"],
-            "role": row["role"],
-            "member_count": row["member_count"],
-            "created_at": row["project__created_at"],
-            "updated_at": row["project__updated_at"],
+            "id": project_id,
+            "name": name,
+            "description": description,
+            "owner": {"id": owner_id, "name": owner_name},
+            "archived": bool(archived),  # as stored: 0/1 on MySQL and SQLite
+            "role": role,
+            "member_count": member_count,
+            "created_at": created_at,
+            "updated_at": updated_at,
         }
-        for row in rows
+        for (
+            role,
+            project_id,
+            name,
+            description,
+            archived,
+            owner_id,
+            owner_name,
+            created_at,
+            updated_at,
+            member_count,
+        ) in rows
     ]
 
 

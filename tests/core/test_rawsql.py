@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -85,3 +86,56 @@ def test_ids_and_datetimes_as_read_become_the_apis_text(zone) -> None:
         assert [[rawsql.uuid_text(i), text(j), text(k)] for i, j, k in rows] == expected
     assert rawsql.uuid_text(None) is None and rawsql.uuid_text(users[0].pk) == str(users[0].pk)
     assert rawsql.uuid_text(users[0].pk.hex) == str(users[0].pk)
+
+
+def test_text_in_sql_applies_on_mysql_in_utc_only() -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    assert rawsql.text_in_sql() is (connection.vendor == "mysql")
+    with timezone.override("Europe/Paris"):
+        assert rawsql.text_in_sql() is False
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("mysql"), reason="the database writes the text on MySQL/MariaDB"
+)
+def test_the_database_writes_ids_and_datetimes_as_drf_does() -> None:
+    import datetime
+
+    from django.db import connection
+    from rest_framework import serializers
+
+    drf = serializers.DateTimeField().to_representation
+    user = UserFactory()
+    cases = [
+        user.date_joined.replace(microsecond=123456),
+        user.date_joined.replace(microsecond=120000),
+        user.date_joined.replace(microsecond=1),
+        user.date_joined.replace(microsecond=0),
+        datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+        None,
+    ]
+    id_sql, when_sql = rawsql.column(User, "id"), rawsql.column(User, "last_login")
+    query = rawsql.Query(
+        f"SELECT {rawsql.uuid_text_sql(id_sql)}, {rawsql.datetime_text_sql(when_sql)} "
+        f"FROM {rawsql.table(User)} WHERE {id_sql} = %s",
+        [None, None],
+    )
+    for when in cases:
+        User.objects.filter(pk=user.pk).update(last_login=when)
+        assert query.rows([rawsql.prep(User, "id", user.pk)]) == ((str(user.pk), drf(when) if when else None),)
+
+    # MySQL's char(32) UUIDs (MariaDB's native column reads as text already): the dashes are added
+    hex_sql = rawsql.uuid_text_sql("t.h")
+    if connection.features.has_native_uuid_field:
+        connection.features.__dict__["has_native_uuid_field"] = False
+        try:
+            hex_sql = rawsql.uuid_text_sql("t.h")
+        finally:
+            del connection.features.__dict__["has_native_uuid_field"]
+    assert hex_sql != "t.h"
+    for value in [uuid.uuid4(), uuid.UUID(int=0), uuid.UUID(int=2**128 - 1)]:
+        rows = rawsql.fetch(f"SELECT {hex_sql} FROM (SELECT %s AS h) t", [value.hex], [None])  # noqa: S608
+        assert list(rows) == [(str(value),)]
+    assert list(rawsql.fetch(f"SELECT {hex_sql} FROM (SELECT NULL AS h) t", [], [None])) == [(None,)]  # noqa: S608
