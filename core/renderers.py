@@ -1,0 +1,67 @@
+"""The API's JSON renderer: DRF's ``JSONRenderer`` output, written by orjson.
+
+DRF renders with the standard library's ``json`` (compact separators, UTF-8 unescaped, no NaN) and
+its ``JSONEncoder`` for everything else; that took about a twentieth of the projects list's CPU
+(docs/performance.md), and orjson writes the same page about 15 times faster. The text stays DRF's:
+
+- datetimes, dates and times, dataclasses, lazy translations, ``Decimal`` and anything else orjson
+  does not write itself go through DRF's own encoder (``JSONEncoder.default``), so e.g. datetimes
+  keep DRF's millisecond precision and ``Z``;
+- U+2028 and U+2029 are escaped, as DRF does, so the body stays a JavaScript subset;
+- whatever orjson refuses (integers beyond 64 bits, non-string keys, lone surrogates, a float
+  subclass), an ``indent`` asked for in the ``Accept`` header, or DRF settings other than the
+  defaults: DRF's renderer renders it, and raises what it raises.
+
+Where the two differ, the JSON means the same or orjson's is the safer answer: a float below
+0.0001 is written ``0.00001`` or ``1e-7`` rather than ``1e-05`` or ``1e-07``; a float that is not finite is ``null``
+where DRF's strict JSON raises (a 500); a plain ``Enum`` is written as its value where DRF's
+encoder fails. ``tests/core/test_renderers.py`` holds both renderers to the same bytes over a
+corpus of bodies, and to these differences.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from rest_framework.renderers import JSONRenderer as DRFJSONRenderer
+from rest_framework.utils.encoders import JSONEncoder
+
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_LINE_SEPARATORS = (b"\xe2\x80\xa8", b"\xe2\x80\xa9")  # U+2028, U+2029 in UTF-8
+
+
+class _Refused(Exception):
+    """A value DRF's renderer should decide about (it raises, or writes what orjson would not)."""
+
+
+_DRF_ENCODE = JSONEncoder().default
+
+
+def _default(value: Any) -> Any:
+    """DRF's encoder for what orjson passes on (datetimes, lazy strings, Decimals, ...)."""
+    if isinstance(value, float):  # a float subclass: let DRF's renderer write it
+        raise _Refused
+    return _DRF_ENCODE(value)
+
+
+class JSONRenderer(DRFJSONRenderer):
+    # orjson writes what json.dumps writes with these settings only (DRF's defaults).
+    _same_as_drf = DRFJSONRenderer.compact and not DRFJSONRenderer.ensure_ascii and DRFJSONRenderer.strict
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        if data is None:
+            return b""
+        if (
+            not self._same_as_drf
+            or self.encoder_class is not JSONEncoder
+            or self.get_indent(accepted_media_type, renderer_context or {}) is not None  # type: ignore[arg-type]
+        ):
+            return super().render(data, accepted_media_type, renderer_context)
+        try:
+            body = orjson.dumps(data, default=_default, option=_OPTIONS)
+        except (orjson.JSONEncodeError, TypeError):
+            return super().render(data, accepted_media_type, renderer_context)
+        if _LINE_SEPARATORS[0] in body or _LINE_SEPARATORS[1] in body:
+            body = body.replace(_LINE_SEPARATORS[0], b"\\u2028").replace(_LINE_SEPARATORS[1], b"\\u2029")
+        return body
