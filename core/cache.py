@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -18,8 +19,13 @@ from typing import Any
 
 from django_redis.cache import RedisCache
 from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
+
+_REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class CacheUnavailable(Exception):
@@ -65,6 +71,7 @@ class ResilientRedisCache(RedisCache):
         self._open_until = 0.0
         self._down = False
         self._lock = threading.Lock()
+        self._local = threading.local()  # per thread: the throttle counter's connection
 
     # -- breaker --------------------------------------------------------------------------------
     def _before_call(self) -> None:
@@ -99,6 +106,59 @@ class ResilientRedisCache(RedisCache):
     @property
     def client(self) -> Any:
         return _BreakerClient(super().client, self)
+
+    # -- a window counter in one round trip (core.throttling.hit) --------------------------------
+    _COUNT_SCRIPT = (
+        "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+    )
+    _COUNT_SHA = hashlib.sha1(_COUNT_SCRIPT.encode()).hexdigest()  # noqa: S324 (Redis names scripts by SHA-1)
+
+    def count_in_window(self, key: str, ttl: int) -> int:
+        """Add one to the counter ``key`` and return it; its first count gives it ``ttl`` seconds.
+
+        Every authenticated request counts once, so this is one ``EVALSHA`` (the count and its
+        expiry in one atomic step; the script is loaded again if Redis lost it) on a connection
+        each thread keeps for it: redis-py's pool checks a connection out, polls it and checks it
+        back in on every command, which cost twice the round trip itself (docs/performance.md).
+        A connection the server dropped gets one more try on a fresh one (a lost reply may then count
+        one hit twice); on any other error the connection is closed, so the next call starts on a
+        fresh one. Raises ``CacheUnavailable`` as ``incr`` does, through the same circuit breaker."""
+        try:
+            self._before_call()
+        except ConnectionInterrupted as exc:
+            raise CacheUnavailable(str(exc)) from exc
+        connection = getattr(self._local, "counter", None)
+        if connection is None:
+            pool = super().client.get_client(write=True).connection_pool
+            connection = self._local.counter = pool.connection_class(**pool.connection_kwargs)
+        key = self.make_key(key)
+        try:
+            try:
+                count = self._run_count(connection, key, ttl)
+            except RedisConnectionError:  # e.g. the server closed it while idle: once more, fresh
+                connection.disconnect()
+                count = self._run_count(connection, key, ttl)
+        except _REDIS_ERRORS as exc:
+            connection.disconnect()
+            interrupted = ConnectionInterrupted(connection=connection)
+            interrupted.__cause__ = exc
+            self._failed(interrupted)
+            raise CacheUnavailable(str(exc)) from exc
+        except BaseException:
+            connection.disconnect()  # a reply may be left unread: never reuse the socket
+            raise
+        self._succeeded()
+        return int(count)
+
+    def _run_count(self, connection: Any, key: str, ttl: int) -> Any:
+        try:
+            connection.send_command("EVALSHA", self._COUNT_SHA, 1, key, ttl)
+            return connection.read_response()
+        except NoScriptError:  # a restarted or flushed Redis: load the script, then count
+            connection.send_command("SCRIPT", "LOAD", self._COUNT_SCRIPT)
+            connection.read_response()
+            connection.send_command("EVALSHA", self._COUNT_SHA, 1, key, ttl)
+            return connection.read_response()
 
     # -- counters must not read as None ---------------------------------------------------------
     def incr(self, *args: Any, **kwargs: Any) -> Any:

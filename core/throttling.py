@@ -1,8 +1,9 @@
 """Throttles on the shared cache with atomic fixed-window counters.
 
 DRF's stock throttles keep a list of timestamps per client and write it back (read-modify-write),
-so concurrent requests race past the limit; here each hit is one atomic ``cache.incr`` — on Redis
-that holds across every worker and instance. The client IP honours ``NUM_PROXIES`` exactly, so a
+so concurrent requests race past the limit; here each hit is one atomic count on the shared cache
+(on Redis one ``EVALSHA`` that also sets the window's expiry, ``core.cache``) — that holds across
+every worker and instance. The client IP honours ``NUM_PROXIES`` exactly, so a
 client cannot pick its own identity with X-Forwarded-For.
 """
 
@@ -54,10 +55,14 @@ def hit(key: str, limit: int, window: int) -> tuple[bool, int]:
     bucket = f"throttle:{key}:{window_start}"
     retry_after = window_start + window - now
     try:
-        try:
-            count = cache.incr(bucket)  # one round trip once the window's counter exists
-        except ValueError:  # the window's first hit: create the counter (or count on a racer's)
-            count = 1 if cache.add(bucket, 1, window + 1) else cache.incr(bucket)
+        count_in_window = getattr(cache, "count_in_window", None)  # Redis: one atomic round trip
+        if count_in_window is not None:
+            count = count_in_window(bucket, window + 1)
+        else:
+            try:
+                count = cache.incr(bucket)
+            except ValueError:  # the window's first hit: create the counter (or count on a racer's)
+                count = 1 if cache.add(bucket, 1, window + 1) else cache.incr(bucket)
     except Exception as exc:  # noqa: BLE001 — degrade open, loudly
         logger.warning("throttle cache unavailable, allowing request: %s", exc)
         return True, 0

@@ -78,3 +78,31 @@ def test_limit_holds_across_processes_sharing_redis():
     allowed_elsewhere = sum(int(o.stdout.strip().splitlines()[-1]) for o in outs)
     allowed_here = sum(hit("xproc:key", 10, 60)[0] for _ in range(6))
     assert allowed_elsewhere + allowed_here == 10
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
+def test_the_redis_window_counter_counts_and_expires_with_its_window():
+    from django.core.cache import cache
+
+    key = f"unit:window:{os.getpid()}"
+    assert [cache.count_in_window(key, 90) for _ in range(3)] == [1, 2, 3]
+    raw = cache.client.get_client(write=True)
+    assert 85 <= raw.ttl(cache.make_key(key)) <= 90  # set by the first count, not moved by the next
+    assert cache.get(key) == 3  # peek() reads the same counter
+    raw.script_flush()  # a Redis restarted without its scripts: loaded again, not an error
+    assert cache.count_in_window(key, 90) == 4
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
+def test_the_window_counter_survives_redis_closing_its_connection():
+    """The counter keeps one connection per thread: one the server closed is replaced, no error."""
+    from django.core.cache import cache
+
+    key = f"unit:window-kill:{os.getpid()}"
+    assert cache.count_in_window(key, 60) == 1
+    host, port = cache._local.counter._sock.getsockname()[:2]
+    assert cache.client.get_client(write=True).client_kill(f"{host}:{port}")
+    assert cache.count_in_window(key, 60) == 2
+    assert cache.available

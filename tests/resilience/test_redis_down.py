@@ -54,10 +54,20 @@ def test_a_dead_redis_reads_as_misses_and_counters_raise(caplog):
         assert cache.get_many(["a", "b"]) == {}
         with pytest.raises(CacheUnavailable):
             cache.incr("k")
+        with pytest.raises(CacheUnavailable):
+            cache.count_in_window("k", 60)  # the throttles' counter: the breaker is open already
     # One warning when the breaker opens, not one per call.
     warnings = [r for r in caplog.records if r.name == "core.cache"]
     assert len(warnings) == 1 and "cache unavailable" in warnings[0].getMessage()
     assert not cache.available
+
+
+def test_the_window_counter_opens_the_breaker_on_a_dead_redis(caplog):
+    cache = ResilientRedisCache(dead_redis_url(), {"OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1}})
+    with caplog.at_level(logging.WARNING, logger="core.cache"), pytest.raises(CacheUnavailable):
+        cache.count_in_window("k", 60)
+    assert not cache.available
+    assert [r.getMessage() for r in caplog.records if r.name == "core.cache"][0].startswith("cache unavailable")
 
 
 def test_the_breaker_spares_the_timeout_until_it_closes(monkeypatch):
