@@ -62,6 +62,8 @@ class JSONRenderer(DRFJSONRenderer):
             body = orjson.dumps(data, default=_default, option=_OPTIONS)
         except (orjson.JSONEncodeError, TypeError):
             return super().render(data, accepted_media_type, renderer_context)
-        if _LINE_SEPARATORS[0] in body or _LINE_SEPARATORS[1] in body:
+        # A single byte is found by memchr, a 3-byte pattern by a slower scan (~5 µs per 6 KB):
+        # look for the separators only in bodies with a 0xE2 lead byte at all.
+        if b"\xe2" in body and (_LINE_SEPARATORS[0] in body or _LINE_SEPARATORS[1] in body):
             body = body.replace(_LINE_SEPARATORS[0], b"\\u2028").replace(_LINE_SEPARATORS[1], b"\\u2029")
         return body

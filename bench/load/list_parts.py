@@ -51,12 +51,13 @@ def main() -> None:
 
     django.setup()
     from django.db import connection
-    from rest_framework.renderers import JSONRenderer
+    from rest_framework.renderers import JSONRenderer as DRFJSONRenderer
     from rest_framework_simplejwt.tokens import AccessToken
 
     from accounts.authentication import JWTAuthentication
     from accounts.models import User
     from core import rawsql
+    from core.renderers import JSONRenderer
     from core.throttling import hit
     from projects import selectors
     from projects.serializers import project_rows
@@ -82,8 +83,9 @@ def main() -> None:
     bench("items (project_rows)", lambda: project_rows(rows), n)
     body = {"count": total, "next": "http://testserver/api/v1/projects/?limit=20&offset=20", "previous": None}
     body["results"] = project_rows(rows)
-    renderer = JSONRenderer()
-    bench("JSON of the page (DRF JSONRenderer)", lambda: renderer.render(body), n)
+    drf_renderer, renderer = DRFJSONRenderer(), JSONRenderer()
+    bench("JSON of the page (DRF's JSONRenderer)", lambda: drf_renderer.render(body), n)
+    bench("JSON of the page (core.renderers, orjson)", lambda: renderer.render(body), n)
 
 
 if __name__ == "__main__":

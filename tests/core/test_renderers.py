@@ -51,6 +51,7 @@ CORPUS = {
     },
     "unicode": {"name": "Zoë 東京 🚀", "quote": 'say "hi"\\', "controls": "a\nb\tc\rd\x00e\x1f\x7f\b\f"},
     "line separators": {"js": "before\u2028middle\u2029after"},
+    "other 0xE2 characters": {"text": "a — b … 5 €"},
     "datetimes": {
         "utc": NOW,
         "whole second": NOW.replace(microsecond=0),
