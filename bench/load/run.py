@@ -206,11 +206,13 @@ class Stack:
         return children(self.gunicorn.pid)
 
     def stop(self) -> None:
-        for proc in [self.gunicorn, *self.procs]:
-            if proc is not None:
+        # gunicorn first: its graceful stop lets requests still in flight when locust ends (an
+        # assistant send waits on the fake upstream) finish before their upstreams go away.
+        for group in ([self.gunicorn], self.procs):
+            running = [proc for proc in group if proc is not None]
+            for proc in running:
                 proc.terminate()
-        for proc in [self.gunicorn, *self.procs]:
-            if proc is not None:
+            for proc in running:
                 try:
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
