@@ -19,13 +19,20 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
 import httpx2
 from django.conf import settings
 
 from .errors import AssistantRateLimited, AssistantTimeout, AssistantUnavailable, AssistantUpstreamError
+
+if TYPE_CHECKING:
+    import anthropic
+
+# The SDK is imported where it is first used, not here: importing it builds hundreds of pydantic
+# models (~1 s of CPU), which every Lambda cold start and every worker boot would pay — the app's
+# ready() and URLconf import this module — whether or not the container ever sends a message
+# (docs/performance.md, cold start).
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +86,8 @@ def attempt_timeout_seconds() -> float:
 def _client(api_key: str, base_url: str) -> anthropic.Anthropic:
     # One client (and connection pool) per configuration, shared by threads: httpx2 clients are
     # thread-safe and keep-alive saves a TLS handshake per send.
+    import anthropic
+
     return anthropic.Anthropic(
         api_key=api_key,
         base_url=base_url or None,
@@ -126,6 +135,8 @@ def create_message(
     *, system: list[dict[str, Any]], messages: list[dict[str, Any]], max_tokens: int | None = None
 ) -> Reply:
     """One Messages API call (with at most one bounded retry) → ``Reply``; raises assistant errors."""
+    import anthropic
+
     client = get_client()
     model = settings.ANTHROPIC_MODEL
     deadline = time.monotonic() + settings.ASSISTANT_DEADLINE_SECONDS
