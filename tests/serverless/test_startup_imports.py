@@ -1,0 +1,30 @@
+"""Start-up stays light: what a cold start imports must not include the anthropic SDK (~1 s of
+imports, docs/performance.md), which assistant.claude loads on its first call."""
+
+import os
+import subprocess
+import sys
+
+CODE = """
+import sys, django
+django.setup()
+from django.urls import get_resolver
+get_resolver().url_patterns  # every view module, as the first request loads them
+import assistant.claude, assistant.services
+print("anthropic" in sys.modules)
+"""
+
+
+def test_django_setup_and_the_urlconf_do_not_import_the_anthropic_sdk() -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "stackpro.settings.test"}
+    result = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_first_call_imports_it(settings) -> None:
+    from assistant import claude
+
+    settings.ANTHROPIC_API_KEY = "sk-ant-test"
+    claude._client.cache_clear()
+    assert type(claude.get_client()).__module__.startswith("anthropic")
+    assert "anthropic" in sys.modules
