@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     import anthropic
 
 # The SDK is imported where it is first used, not here: importing it builds hundreds of pydantic
-# models (~1 s of CPU), which every Lambda cold start and every worker boot would pay — the app's
-# ready() and URLconf import this module — whether or not the container ever sends a message
-# (docs/performance.md, cold start).
+# models (~1 s of CPU), which every Lambda cold start would pay — the app's ready() and URLconf
+# import this module — whether or not the container ever sends a message (docs/performance.md,
+# cold start). Server workers import it as they start instead (``load_sdk``).
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,14 @@ def attempt_timeout_seconds() -> float:
     attempts = max(1, settings.ASSISTANT_MAX_ATTEMPTS)
     share = (settings.ASSISTANT_DEADLINE_SECONDS - RETRY_BACKOFF_SECONDS * (attempts - 1)) / attempts
     return max(MIN_ATTEMPT_SECONDS / 2, min(settings.ANTHROPIC_TIMEOUT_SECONDS, share))
+
+
+def load_sdk() -> Any:
+    """The anthropic module, imported if it is not yet (a server worker calls this as it starts:
+    deploy/gunicorn_conf.py)."""
+    import anthropic
+
+    return anthropic
 
 
 @functools.lru_cache(maxsize=8)

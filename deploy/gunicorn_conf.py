@@ -9,6 +9,11 @@ the command line (docs/performance.md).
 
 gunicorn reads this module in the master process, before forking; its workers call
 ``gunicorn.util.write_error`` through the module, so replacing it here covers every worker class.
+
+A server worker lives for hours, so it also imports the anthropic SDK as it starts
+(``post_worker_init``): about a second of imports that its first assistant send would pay otherwise.
+On Lambda the SDK is imported on first use instead, because most cold starts never need it
+(``assistant.claude``).
 """
 
 from __future__ import annotations
@@ -44,3 +49,10 @@ def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: st
 
 
 util.write_error = write_json_error
+
+
+def post_worker_init(worker: object) -> None:
+    """After the worker has loaded the app (Django is set up): import the assistant's SDK now."""
+    from assistant.claude import load_sdk
+
+    load_sdk()

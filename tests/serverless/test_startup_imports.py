@@ -28,3 +28,16 @@ def test_the_first_call_imports_it(settings) -> None:
     claude._client.cache_clear()
     assert type(claude.get_client()).__module__.startswith("anthropic")
     assert "anthropic" in sys.modules
+
+
+def test_a_server_worker_imports_it_as_it_starts() -> None:
+    """gunicorn's post_worker_init (deploy/gunicorn_conf.py): a long-lived worker pays the import at
+    boot, not in its first assistant send."""
+    code = (
+        "import sys, django; django.setup(); from deploy import gunicorn_conf;"
+        "before = 'anthropic' in sys.modules; gunicorn_conf.post_worker_init(None);"
+        "print(before, 'anthropic' in sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "stackpro.settings.test"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "False True"
