@@ -143,11 +143,12 @@ def create_message(
     *, system: list[dict[str, Any]], messages: list[dict[str, Any]], max_tokens: int | None = None
 ) -> Reply:
     """One Messages API call (with at most one bounded retry) → ``Reply``; raises assistant errors."""
-    import anthropic
-
-    client = get_client()
-    model = settings.ANTHROPIC_MODEL
+    # The deadline starts before the SDK's first import in this process (~1 s), so that counts too.
     deadline = time.monotonic() + settings.ASSISTANT_DEADLINE_SECONDS
+    client = get_client()  # no key: 503 before any import
+    import anthropic  # loaded by get_client: its errors, for the except clauses
+
+    model = settings.ANTHROPIC_MODEL
     per_attempt = attempt_timeout_seconds()
     attempts = max(1, settings.ASSISTANT_MAX_ATTEMPTS)
     last_error: Exception | None = None
