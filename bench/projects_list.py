@@ -28,7 +28,10 @@ sys.path.insert(0, str(ROOT))
 
 def setup_database(env: dict[str, str]) -> str:
     """Migrate, seed, return an access token."""
+    from tests.servers import ensure_mysql_database
+
     os.environ.update(env)
+    ensure_mysql_database(os.environ.get("DATABASE_URL", ""))
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=ROOT,
