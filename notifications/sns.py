@@ -2,7 +2,8 @@
 
 https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html — the signing
 certificate is fetched only from a URL matching ``NOTIFICATIONS_SNS_CERT_URL_REGEX``
-(``https://sns.<region>.amazonaws.com/...`` in every real environment) and cached for a day.
+(``https://sns.<region>.amazonaws.com/...`` in every real environment), without following redirects,
+and cached for a day.
 """
 
 from __future__ import annotations
@@ -25,6 +26,17 @@ _SIGNED_KEYS = {
 # SNS SignatureVersion 1 is SHA1withRSA, 2 is SHA256withRSA.
 _HASH_NAMES = {"1": "SHA1", "2": "SHA256"}
 CERT_CACHE_SECONDS = 24 * 3600
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """The allowlist checks the URL we were given; a redirect would let the allowed host's answer
+    choose where the certificate (the key we trust) comes from, so none is followed."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
 
 
 class SnsVerificationError(Exception):
@@ -63,7 +75,7 @@ def _certificate(url: str) -> Any:
     pem = cache.get(cache_key)
     if pem is None:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (URL checked above)
+            with _opener.open(url, timeout=5) as response:  # URL checked above; redirects refused
                 pem = response.read()
         except OSError as exc:
             raise SnsVerificationError(f"could not fetch the SNS signing certificate: {exc}")
