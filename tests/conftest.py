@@ -14,6 +14,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
+pytest_plugins = ["pytester", "tests.skip_guard"]
+
 # ------------------------------------------------------------------------------------------------
 # Network: only loopback. An un-faked client (Stripe, Anthropic, AWS) fails loudly instead of
 # reaching the internet.

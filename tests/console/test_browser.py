@@ -23,7 +23,7 @@ from tests.console import stripe_data
 from tests.console.conftest import admin_url, staff
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # the GitHub workflow points it at its Chrome
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ARGS = [
     "--headless",
@@ -40,7 +40,9 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),  # the live server reads what the test writes
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(
+        not shutil.which(CHROMIUM), reason=f"needs a Chromium at {CHROMIUM} (.ci/system-deps installs Debian's)"
+    ),
 ]
 
 

@@ -27,6 +27,10 @@ def test_tests_run_on_every_push_against_mariadb_and_redis():
     assert test["env"]["REDIS_URL"].startswith("redis://")
     commands = " ".join(step.get("run", "") for step in test["steps"])
     assert "make test" in commands and "make lint" in commands
+    # The same Debian packages as .ci/run, and a browser, so the browser tests run instead of skipping
+    # (under CI an unexpected skip fails the run: tests/skip_guard.py).
+    assert ".ci/system-deps" in commands and "/system-deps" in (ROOT / ".ci" / "run").read_text()
+    assert test["env"]["CI"] == "true" and test["env"]["CHROMIUM"]
 
 
 def test_develop_deploys_dev_and_main_deploys_prod_after_the_tests():
