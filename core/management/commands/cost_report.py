@@ -23,7 +23,8 @@ METRIC = "UnblendedCost"
 def make_client() -> Any:
     import boto3
 
-    return boto3.client("ce", region_name="us-east-1")  # Cost Explorer's only endpoint
+    # Cost Explorer's only endpoint; AWS_ENDPOINT_URL (boto3's own variable) points it elsewhere.
+    return boto3.client("ce", region_name="us-east-1")
 
 
 def month_to_date(client: Any, today: date) -> dict[str, Decimal]:
@@ -61,7 +62,6 @@ def project_month_end(total: Decimal, today: date) -> Decimal:
 
 class Command(BaseCommand):
     help = "Month-to-date AWS cost by service and a month-end projection (Cost Explorer)."
-    stealth_options = ("client",)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--threshold", type=Decimal, help="exit with status 2 if the projection exceeds this (USD)")
@@ -70,9 +70,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         today = date.fromisoformat(options["date"]) if options["date"] else datetime.now(UTC).date()
-        client = options.get("client") or make_client()
         try:
-            costs = month_to_date(client, today)
+            costs = month_to_date(make_client(), today)
         except Exception as exc:  # noqa: BLE001 — botocore's errors vary; say what failed and stop
             raise CommandError(f"Cost Explorer failed: {exc}", returncode=1)
         total = sum(costs.values(), Decimal(0))
