@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.servers import gunicorn
+from tests.servers import gunicorn, http
 
 pytestmark = pytest.mark.slow
 
@@ -39,3 +39,14 @@ def test_gunicorns_own_refusals_are_json_errors(transactional_db):
             error = json.loads(body)
             assert error["code"] == "bad_request" and error["message"], error
             assert int(headers["content-length"]) == len(body)
+
+
+def test_the_server_header_names_no_software_version(transactional_db):
+    """Under Django's test client no Server header exists at all, so this is checked where one does:
+    the deployed server's answers (a success, a Django 404 and gunicorn's own refusal)."""
+    with gunicorn({}, settings="stackpro.settings.test") as base:
+        answers = [http("GET", f"{base}/api/v1/health/")[1], http("GET", f"{base}/api/v1/nope/")[1]]
+        answers.append(raw_request(base, b"NOT A REQUEST LINE\r\n\r\n")[1])
+        for headers in answers:
+            server = headers.get("server", "")
+            assert server in ("", "gunicorn"), server  # never a version, never Python's
