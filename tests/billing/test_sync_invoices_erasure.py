@@ -12,6 +12,7 @@ from django.test import Client
 from djstripe.models import Customer, Subscription
 
 from billing import services
+from billing.errors import PaymentProviderError
 from billing.jobs import sync_stripe
 from billing.models import StripeErasure
 from billing.selectors import entitlements_for_user
@@ -85,8 +86,9 @@ def test_billing_sync_since_passes_the_date_to_stripe(user, fake_stripe, subscri
 def test_billing_sync_reports_errors_and_fails(user, fake_stripe, subscribe):
     subscribe(user, "pro")
     fake_stripe.fail_next(500, times=50)
-    with pytest.raises(Exception):  # noqa: B017 - the listing itself fails: payment_provider_error
+    with pytest.raises(PaymentProviderError) as error:  # the listing itself fails
         call_command("billing_sync", stdout=io.StringIO())
+    assert error.value.code == "payment_provider_error"
 
 
 def test_sync_job_returns_the_number_fixed(user, other_user, subscribe):

@@ -83,8 +83,16 @@ def test_put_is_partial_and_persists(auth_client):
 
 @covers_route("notifications:preferences", "other_tenant")
 def test_preferences_are_per_user(auth_client, other_client):
-    auth_client.put(URL, {"categories": {"billing": {"email": False}}}, format="json")
-    assert other_client.get(URL).json()["categories"]["billing"]["email"] is True
+    mine = auth_client.put(URL, {"categories": {"billing": {"email": False}}}, format="json")
+    assert mine.status_code == 200 and mine.json()["categories"]["billing"]["email"] is False
+    # The other user's PUT answers (and changes) only their own preferences.
+    theirs = other_client.put(URL, {"categories": {"project": {"in_app": False}}}, format="json")
+    assert theirs.status_code == 200
+    assert theirs.json()["categories"]["billing"]["email"] is True
+    assert theirs.json()["categories"]["project"]["in_app"] is False
+    assert other_client.get(URL).json() == theirs.json()
+    after = auth_client.get(URL).json()
+    assert after == mine.json() and after["categories"]["project"]["in_app"] is True
 
 
 @pytest.mark.parametrize(

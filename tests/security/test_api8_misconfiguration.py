@@ -30,10 +30,6 @@ def test_security_headers_on_every_route_without_parameters():
     assert checked >= 2
 
 
-def test_debug_is_off_outside_local_development():
-    assert settings.DEBUG is False
-
-
 def test_cors_never_allows_every_origin_with_credentials():
     assert not getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False)
     assert "*" not in settings.CORS_ALLOWED_ORIGINS
