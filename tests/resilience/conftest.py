@@ -15,6 +15,17 @@ from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.stripe_server import FakeStripe
 from tests.fixtures.moto import ACCESS_KEY, REGION, SECRET_KEY, S3Bucket, moto_s3_server, s3  # noqa: F401
 
+
+@pytest.fixture(autouse=True)
+def _fresh_flaky_attempts() -> Iterator[None]:
+    """The flaky view counts attempts per name in the process: every test starts from none."""
+    from tests.resilience.urls import FLAKY_ATTEMPTS
+
+    FLAKY_ATTEMPTS.clear()
+    yield
+    FLAKY_ATTEMPTS.clear()
+
+
 # Short S3 timeouts for the in-process tests (production defaults: settings, Projects section).
 S3_CONNECT_TIMEOUT = 0.5
 S3_READ_TIMEOUT = 0.5
