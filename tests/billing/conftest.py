@@ -17,7 +17,6 @@ from django.test import Client
 from djstripe.models import WebhookEndpoint
 
 from billing import services
-from core import registry
 from tests.fakes.stripe_server import FakeStripe
 
 # Concurrency tests need a server database (SQLite serialises writers with "database is locked").
@@ -132,15 +131,3 @@ def subscribe(fake_stripe: FakeStripe, prices: dict[str, dict[str, Any]]) -> Any
         return sub
 
     return make
-
-
-@pytest.fixture
-def usage(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Register usage providers whose values the test sets (restored afterwards)."""
-    values: dict[str, int] = {}
-    saved = registry.usage_providers()
-    for name in ("projects", "storage_bytes", "ai_tokens_month", "members_per_project"):
-        registry.register_usage(name, lambda user, name=name: values.get(name, 0))
-    yield values
-    registry._usage.clear()
-    registry._usage.update(saved)

@@ -134,11 +134,12 @@ def test_admin_pages_render_with_filters(user, subscribe, admin_client):
     assert "entitlements and usage" in page.lower() and '"code": "team"' in page.replace("&quot;", '"')
 
 
-def test_billing_summary_for_user_is_a_selector_for_the_staff_console(user, subscribe, usage):
+def test_billing_summary_for_user_is_a_selector_for_the_staff_console(user, subscribe):
     from billing.selectors import billing_summary_for_user
+    from tests.projects.factories import ProjectFactory
 
     sub = subscribe(user, "pro")
-    usage["projects"] = 2
+    ProjectFactory.create_batch(2, owner=user)
     summary = billing_summary_for_user(user=user)
     assert summary["plan"]["code"] == "pro" and summary["customer_ids"] == [sub["customer"]]
     assert summary["limits"]["projects"]["usage"] == 2
