@@ -38,7 +38,12 @@ def test_cors_never_allows_every_origin_with_credentials():
 @pytest.mark.django_db
 def test_unknown_methods_and_urls_answer_json_without_details():
     client = Client(raise_request_exception=False)
-    for method, url in (("delete", "/api/v1/health/"), ("get", "/api/v1/nope/"), ("patch", "/api/v1/health/ready/")):
+    cases = (
+        ("delete", "/api/v1/health/", 405, "method_not_allowed"),
+        ("get", "/api/v1/nope/", 404, "not_found"),
+        ("patch", "/api/v1/health/ready/", 405, "method_not_allowed"),
+    )
+    for method, url, status, code in cases:
         response = getattr(client, method)(url)
-        assert response.status_code in (404, 405), (method, url)
-        assert set(response.json()) == {"code", "message"}
+        assert response.status_code == status, (method, url)
+        assert set(response.json()) == {"code", "message"} and response.json()["code"] == code
