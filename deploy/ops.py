@@ -59,7 +59,9 @@ def deploy_stack(cloudformation: Any, *, stage: str, parameters: Mapping[str, st
     """Create or update the stack through a change set; returns the stack status (or "UNCHANGED")."""
     name = stack_name(stage)
     try:
-        cloudformation.describe_stacks(StackName=name)
+        status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+        if status == "ROLLBACK_COMPLETE":  # a first creation failed: CloudFormation only allows deleting it
+            raise SystemExit(f"{name} is {status}: read its events, delete the stack, run make ops again")
         kind = "UPDATE"
     except ClientError as error:
         if "does not exist" not in str(error):
