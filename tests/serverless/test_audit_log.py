@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import uuid
 
@@ -86,8 +87,11 @@ def zappa_handler(tmp_path, monkeypatch, settings):
     (tmp_path / "audit_zappa_settings.py").write_text(ZAPPA_SETTINGS)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(LambdaHandler, "_LambdaHandler__instance", None)
+    environment = set(os.environ)
     LambdaHandler("audit_zappa_settings")
     yield LambdaHandler.lambda_handler
+    for added in set(os.environ) - environment:  # Zappa sets SERVERTYPE, STAGE...: not for later tests
+        del os.environ[added]
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
 
