@@ -8,7 +8,7 @@ STAGE ?= dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-mysql package deploy-venv deploy migrate-remote cold-start load install-bench fuzz clean
+.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-mysql package deploy-venv deploy migrate-remote ops cold-start load install-bench fuzz clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,11 @@ deploy: deploy-venv
 	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) PATH=$(abspath $(DEPLOY_VENV))/bin:$$PATH \
 		$(DEPLOY_VENV)/bin/zappa update $(STAGE) || $(DEPLOY_VENV)/bin/zappa deploy $(STAGE)
 	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) $(DEPLOY_VENV)/bin/zappa manage $(STAGE) migrate
+
+# A stage's alarms, budget, dashboard, log retention, files bucket (deploy/ops.yaml) and RDS backups.
+# Needs AWS credentials and OPS_ALERT_EMAIL (deploy/ops.py lists the other OPS_* settings).
+ops: deploy-venv
+	$(DEPLOY_VENV)/bin/python -m deploy.ops $(STAGE)
 
 migrate-remote: deploy-venv
 	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) $(DEPLOY_VENV)/bin/zappa manage $(STAGE) migrate

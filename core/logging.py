@@ -17,9 +17,19 @@ _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 
 
 class RequestIdFilter(logging.Filter):
+    """The request and user ids of the request being served, on every record.
+
+    Django logs a request's 4xx/5xx line (``django.request``) after the middleware chain returned and
+    the context was reset; such records carry the request, where RequestIdMiddleware left the ids.
+    """
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        record.user_id = user_id_var.get()
+        request_id, user_id = request_id_var.get(), user_id_var.get()
+        request = getattr(record, "request", None)
+        if request_id == "-" and request is not None:
+            request_id = getattr(request, "request_id", "-")
+            user_id = getattr(request, "log_user_id", "-")
+        record.request_id, record.user_id = request_id, user_id
         return True
 
 

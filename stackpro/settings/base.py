@@ -394,6 +394,9 @@ LOGGING: dict[str, Any] = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "stackpro.request": {"level": env("REQUEST_LOG_LEVEL", default="INFO")},
+        # Zappa's own Common Log line, written after the app returned (no request id): our
+        # stackpro.request line is the access log, so Zappa's would only double the log bill.
+        "zappa.wsgi": {"level": "WARNING"},
     },
 }
 

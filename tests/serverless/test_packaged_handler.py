@@ -136,7 +136,7 @@ def run_driver(package_dir: Path, runtime_dir: Path, tmp_path: Path, plan: list[
         env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TZ": "UTC", **env},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return json.loads(results_file.read_text()), result.stdout
+    return json.loads(results_file.read_text()), result.stdout + "\n" + result.stderr  # EMF on stdout, logs on stderr
 
 
 def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(package_dir, runtime_dir, moto_endpoint, tmp_path):
@@ -244,3 +244,9 @@ def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(package_dir, r
     assert latency and latency[0]["status"] == 200 and latency[0]["Latency"] >= 0
     assert any(r.get("Service") == "job" and r.get("Name") == "flush_expired_tokens" for r in emf)
     assert any(r.get("Service") == "task" and r.get("Failures") == 1 for r in emf)
+    # The audit log: Django's own 4xx lines (logged after the middleware returned) name their request.
+    django_lines = [r for r in records if r.get("logger") == "django.request"]
+    assert len(django_lines) >= 2 and all(r["request_id"] != "-" for r in django_lines), django_lines
+    access = [r for r in records if r.get("logger") == "stackpro.request"]
+    assert access and all(r["request_id"] != "-" and r["route"] for r in access), access
+    assert not [r for r in records if r.get("logger") == "zappa.wsgi"]
