@@ -1,0 +1,176 @@
+"""The real deploy of the dev stage, rehearsed against a local moto server as the deployer policy.
+
+A ``moto_server`` process stands in for AWS (boto3 honours ``AWS_ENDPOINT_URL``). As an administrator
+the test creates what docs/deploy.md asks for before the first deploy: the Lambda role (from
+deploy/iam/lambda-role-*.json), the task queue, and a ``deployer`` user holding
+deploy/iam/deployer-policy.json. Then moto starts checking IAM (``/moto-api/reset-auth``, i.e.
+``INITIAL_NO_AUTH_ACTION_COUNT`` = 0) and everything else runs with the deployer's keys:
+``python -m deploy.stage`` (settings, the bootstrap of the empty account, an update), ``zappa schedule``
+and ``zappa undeploy``, each a real subprocess with the package ``make package`` builds (the one the
+packaged-handler test caches).
+
+moto 5.2 checks a policy's actions, but matches resources only for S3, SQS and IAM (other services
+ask for ``*``) and evaluates no condition keys: so the policy is loaded with the other statements'
+resources widened to ``*`` and conditions dropped; tests/serverless/test_deploy_policy.py checks
+those resources and conditions against the names Zappa uses. What moto cannot run at all (the
+function's code, so the HTTP check and ``manage migrate``) is listed in docs/deploy.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.servers import ROOT, free_port
+from tests.serverless.test_packaged_handler import DEPLOY_VENV, package_dir  # noqa: F401 (fixture)
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+ACCOUNT = "123456789012"  # moto's
+REGION = "us-east-1"
+FUNCTION = "stackpro-dev"
+QUEUE = "stackpro-dev-tasks"
+CHECKED_RESOURCES = ("s3:", "sqs:", "iam:")  # the services whose resources moto matches
+
+
+def render(name: str) -> str:
+    text = (ROOT / "deploy" / "iam" / name).read_text()
+    return text.replace("${AccountId}", ACCOUNT).replace("${Region}", REGION).replace("${Stage}", "dev")
+
+
+def as_moto_checks_it(policy: dict) -> dict:
+    statements = []
+    for statement in policy["Statement"]:
+        statement = {k: v for k, v in statement.items() if k != "Condition"}
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if not all(action.startswith(CHECKED_RESOURCES) for action in actions):
+            statement["Resource"] = "*"
+        statements.append(statement)
+    return {**policy, "Statement": statements}
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+ADMIN: dict[str, str] = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def admin(endpoint: str, service: str):
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION, **ADMIN)
+
+
+@pytest.fixture(scope="module")
+def deployer_env(moto: str, tmp_path_factory) -> dict[str, str]:
+    iam = admin(moto, "iam")
+    iam.create_user(UserName="admin")
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy(UserName="admin", PolicyName="admin", PolicyDocument=json.dumps(everything))
+    admin_key = iam.create_access_key(UserName="admin")["AccessKey"]
+    ADMIN.update(aws_access_key_id=admin_key["AccessKeyId"], aws_secret_access_key=admin_key["SecretAccessKey"])
+    iam.create_role(RoleName="stackpro-dev-lambda", AssumeRolePolicyDocument=render("lambda-role-trust.json"))
+    iam.put_role_policy(
+        RoleName="stackpro-dev-lambda", PolicyName="stackpro", PolicyDocument=render("lambda-role-policy.json")
+    )
+    admin(moto, "sqs").create_queue(QueueName=QUEUE)
+    iam.create_user(UserName="deployer")
+    policy = as_moto_checks_it(json.loads(render("deployer-policy.json")))
+    iam.put_user_policy(UserName="deployer", PolicyName="deployer", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="deployer")["AccessKey"]
+    # From here on moto authenticates every request and checks it against the user's policy.
+    urllib.request.urlopen(urllib.request.Request(f"{moto}/moto-api/reset-auth", data=b"0", method="POST"))
+    secrets = tmp_path_factory.mktemp("secrets") / "dev.env"
+    secrets.write_text("# the stage's secrets\nDATABASE_URL=mysql://stackpro:pw@db.example:3306/stackpro\n")
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(secrets.parent),
+        "LANG": "C.UTF-8",
+        "AWS_ENDPOINT_URL": moto,
+        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "SECRETS_FILE": str(secrets),
+        "VIRTUAL_ENV": str(DEPLOY_VENV),
+    }
+
+
+def run(env: dict[str, str], *command: str) -> str:
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(command)}\n{output[-6000:]}"
+    return output
+
+
+def test_deploy_update_schedule_undeploy_dev_as_the_deployer(moto, deployer_env, package_dir, tmp_path):  # noqa: F811
+    python, zappa = str(DEPLOY_VENV / "bin" / "python"), str(DEPLOY_VENV / "bin" / "zappa")
+    package = package_dir.parent / "stackpro-dev.zip"
+    settings = tmp_path / "zappa_settings.deploy.json"
+    env = deployer_env
+    run(env, python, "-m", "deploy.stage", "settings", "dev", "-o", str(settings), "--no-touch")
+    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{QUEUE}"
+    assert json.loads(settings.read_text())["dev"]["events"][-1]["event_source"]["arn"] == arn
+
+    deploy = [python, "-m", "deploy.stage", "deploy", "dev", "-s", str(settings), "-z", str(package), "--skip-migrate"]
+    first = run(env, *deploy)
+    assert "stackpro-dev: bootstrapped" in first, first[-3000:]
+
+    awslambda, events = admin(moto, "lambda"), admin(moto, "events")
+    configuration = awslambda.get_function(FunctionName=FUNCTION)
+    variables = configuration["Configuration"]["Environment"]["Variables"]
+    api_id = admin(moto, "cloudformation").describe_stack_resource(StackName=FUNCTION, LogicalResourceId="Api")[
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
+    assert len(variables["SECRET_KEY"]) >= 50 and variables["DATABASE_URL"].startswith("mysql://")
+    assert variables["ALLOWED_HOSTS"] == f"{api_id}.execute-api.{REGION}.amazonaws.com"
+    assert configuration["Concurrency"]["ReservedConcurrentExecutions"] == 5
+    assert configuration["Configuration"]["Role"] == f"arn:aws:iam::{ACCOUNT}:role/stackpro-dev-lambda"
+    function_arn = configuration["Configuration"]["FunctionArn"]
+    rules = events.list_rule_names_by_target(TargetArn=function_arn)["RuleNames"]
+    assert len(rules) == 9 and all(rule.startswith("stackpro-dev-") for rule in rules)  # 8 jobs + keep-warm
+    mappings = awslambda.list_event_source_mappings(FunctionName=FUNCTION)["EventSourceMappings"]
+    assert [(m["EventSourceArn"], m["BatchSize"]) for m in mappings] == [(arn, 10)]
+
+    second = run(env, *deploy)  # the function has its secrets now: a plain update
+    assert "stackpro-dev: updated" in second and "generated" not in second, second[-3000:]
+    again = awslambda.get_function(FunctionName=FUNCTION)
+    assert again["Configuration"]["Environment"]["Variables"]["SECRET_KEY"] == variables["SECRET_KEY"]
+    assert again["Concurrency"]["ReservedConcurrentExecutions"] == 5  # not deleted by the update
+
+    run(env, zappa, "schedule", "dev", "-s", str(settings))
+    assert len(events.list_rule_names_by_target(TargetArn=function_arn)["RuleNames"]) == 9
+    assert len(awslambda.list_event_source_mappings(FunctionName=FUNCTION)["EventSourceMappings"]) == 1
+
+    run(env, zappa, "undeploy", "dev", "-s", str(settings), "--yes", "--remove-logs")
+    assert FUNCTION not in [f["FunctionName"] for f in awslambda.list_functions()["Functions"]]
+    assert not events.list_rule_names_by_target(TargetArn=function_arn)["RuleNames"]
+    assert not awslambda.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]
+    stacks = admin(moto, "cloudformation").list_stacks()["StackSummaries"]
+    assert all(s["StackStatus"] == "DELETE_COMPLETE" for s in stacks if s["StackName"] == FUNCTION)
