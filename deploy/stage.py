@@ -137,7 +137,9 @@ class Stage:
         for event in self.config.get("events", []):
             arn = event.get("event_source", {}).get("arn", "")
             if arn and arn.split(":")[4] != self.account:
-                raise DeployError(f"{settings_file} names {arn}, not account {self.account}: run `deploy.stage settings`")
+                raise DeployError(
+                    f"{settings_file} names {arn}, not account {self.account}: run `deploy.stage settings`"
+                )
 
     # -- AWS state -------------------------------------------------------------------------------
     def environment(self) -> dict[str, str] | None:
@@ -189,7 +191,7 @@ class Stage:
         command = [str(zappa), *args[:2], "-s", str(self.settings_file), *args[2:]]
         print("$", " ".join(command), flush=True)
         env = {**os.environ, "VIRTUAL_ENV": str(Path(sys.executable).parent.parent)}
-        result = subprocess.run(command, cwd=ROOT, env=env)
+        result = subprocess.run(command, cwd=ROOT, env=env)  # noqa: S603 (the deploy venv's zappa)
         if result.returncode:
             raise DeployError(f"{' '.join(args[:2])} failed (exit {result.returncode})")
 
@@ -234,7 +236,9 @@ class Stage:
                 settings = json.loads(self.settings_file.read_text())
                 settings[self.stage]["touch"] = False  # nothing can answer before the secrets exist
                 first.write_text(json.dumps(settings, indent=4) + "\n")
-                Stage(self.stage, settings_file=first, session=self.session).zappa("deploy", self.stage, "-z", str(package))
+                Stage(self.stage, settings_file=first, session=self.session).zappa(
+                    "deploy", self.stage, "-z", str(package)
+                )
             self.set_secrets(values)
         self.zappa("update", self.stage, "-z", str(package))
         if migrate:

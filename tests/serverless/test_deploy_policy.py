@@ -77,8 +77,13 @@ CALLS = [
     Call("lambda:TagResource", FUNCTION, "core.py:create_lambda_function"),
     Call("lambda:PutFunctionConcurrency", FUNCTION, "core.py:create_lambda_function"),
     Call("lambda:CreateAlias", FUNCTION, "core.py:create_lambda_function", False, "alb_enabled is not set"),
-    Call("lambda:PutProvisionedConcurrencyConfig", VERSION, "core.py:create_lambda_function", False,
-         "provisioned_concurrency is not set (SnapStart instead)"),  # fmt: skip
+    Call(
+        "lambda:PutProvisionedConcurrencyConfig",
+        VERSION,
+        "core.py:create_lambda_function",
+        False,
+        "provisioned_concurrency is not set (SnapStart instead)",
+    ),  # fmt: skip
     Call("lambda:GetFunctionConfiguration", FUNCTION, "core.py:wait_until_lambda_function_is_active"),
     Call("lambda:GetFunctionConfiguration", VERSION, "core.py:wait_until_lambda_function_version_is_active"),
     Call("lambda:GetFunctionConfiguration", FUNCTION, "core.py:wait_until_lambda_function_is_updated"),
@@ -100,8 +105,13 @@ CALLS = [
     Call("apigateway:POST", RESTAPI + "/resources/x1y2z3", "core.py:create_api_gateway_routes"),
     Call("apigateway:PUT", RESTAPI + "/resources/x1y2z3/methods/ANY", "core.py:create_and_setup_methods"),
     Call("apigateway:PUT", RESTAPI + "/resources/x1y2z3/methods/ANY/integration", "core.py:create_and_setup_methods"),
-    Call("iam:PassRole", ROLE, "core.py:create_and_setup_methods", why="integration Credentials = the role",
-         context=passed_to("apigateway.amazonaws.com")),  # fmt: skip
+    Call(
+        "iam:PassRole",
+        ROLE,
+        "core.py:create_and_setup_methods",
+        why="integration Credentials = the role",
+        context=passed_to("apigateway.amazonaws.com"),
+    ),  # fmt: skip
     Call("apigateway:DELETE", RESTAPI, "core.py:delete_stack", why="the stack deletes the REST API"),
     Call("cloudformation:DescribeStackResource", STACK, "core.py:get_api_id"),
     Call("apigateway:GET", RESTAPIS, "core.py:get_api_id", why="fallback when the stack has no Api"),
@@ -109,8 +119,13 @@ CALLS = [
     Call("apigateway:GET", RESTAPI, "core.py:remove_binary_support"),
     Call("apigateway:PATCH", RESTAPI, "core.py:remove_binary_support"),
     Call("apigateway:GET", RESTAPI + "/resources", "core.py:remove_binary_support", False, "cors is off"),
-    Call("apigateway:PATCH", RESTAPI + "/resources/x/methods/OPTIONS/integration", "core.py:remove_binary_support",
-         False, "cors is off"),  # fmt: skip
+    Call(
+        "apigateway:PATCH",
+        RESTAPI + "/resources/x/methods/OPTIONS/integration",
+        "core.py:remove_binary_support",
+        False,
+        "cors is off",
+    ),  # fmt: skip
     Call("apigateway:POST", RESTAPI + "/deployments", "core.py:deploy_api_gateway"),
     Call("apigateway:PATCH", RESTAPI + "/stages/dev", "core.py:deploy_api_gateway"),
     # zappa update -z <zip>
@@ -118,8 +133,13 @@ CALLS = [
     Call("lambda:UpdateFunctionCode", FUNCTION, "core.py:update_lambda_function"),
     Call("lambda:PublishVersion", FUNCTION, "core.py:update_lambda_function", why="Publish=True"),
     Call("lambda:PutFunctionConcurrency", FUNCTION, "core.py:update_lambda_function"),
-    Call("lambda:DeleteFunctionConcurrency", FUNCTION, "core.py:update_lambda_function", False,
-         "only without lambda_concurrency: it would remove the cap on database connections"),  # fmt: skip
+    Call(
+        "lambda:DeleteFunctionConcurrency",
+        FUNCTION,
+        "core.py:update_lambda_function",
+        False,
+        "only without lambda_concurrency: it would remove the cap on database connections",
+    ),  # fmt: skip
     Call("lambda:ListVersionsByFunction", FUNCTION, "core.py:update_lambda_function", why="num_retained_versions"),
     Call("lambda:DeleteFunction", VERSION, "core.py:update_lambda_function", why="prunes old versions"),
     Call("lambda:GetAlias", ALIAS, "core.py:migrate_lambda_alias"),
@@ -130,13 +150,28 @@ CALLS = [
     Call("iam:PassRole", ROLE, "core.py:update_lambda_configuration", context=passed_to("lambda.amazonaws.com")),
     Call("lambda:TagResource", FUNCTION, "core.py:update_lambda_configuration"),
     Call("lambda:PublishVersion", FUNCTION, "core.py:update_lambda_configuration", why="snap_start (prod)"),
-    Call("lambda:PutProvisionedConcurrencyConfig", VERSION, "core.py:update_lambda_configuration", False,
-         "provisioned_concurrency is not set"),  # fmt: skip
-    Call("lambda:DeleteProvisionedConcurrencyConfig", VERSION, "core.py:update_lambda_configuration", False,
-         "provisioned_concurrency is not set"),  # fmt: skip
+    Call(
+        "lambda:PutProvisionedConcurrencyConfig",
+        VERSION,
+        "core.py:update_lambda_configuration",
+        False,
+        "provisioned_concurrency is not set",
+    ),  # fmt: skip
+    Call(
+        "lambda:DeleteProvisionedConcurrencyConfig",
+        VERSION,
+        "core.py:update_lambda_configuration",
+        False,
+        "provisioned_concurrency is not set",
+    ),  # fmt: skip
     Call("lambda:ListFunctionUrlConfigs", FUNCTION, "core.py:delete_lambda_function_url"),
-    Call("lambda:DeleteFunctionUrlConfig", FUNCTION, "core.py:delete_lambda_function_url", False,
-         "no function URL is ever created (function_url_enabled is not set)"),  # fmt: skip
+    Call(
+        "lambda:DeleteFunctionUrlConfig",
+        FUNCTION,
+        "core.py:delete_lambda_function_url",
+        False,
+        "no function URL is ever created (function_url_enabled is not set)",
+    ),  # fmt: skip
     Call("lambda:GetPolicy", FUNCTION, "core.py:delete_function_url_policy", why="via list_function_url_policy"),
     Call("lambda:RemovePermission", FUNCTION, "core.py:delete_function_url_policy", False, "no function URL"),
     # zappa schedule (also the end of deploy and update)
@@ -148,27 +183,44 @@ CALLS = [
     Call("events:RemoveTargets", RULE, "core.py:delete_rule"),
     Call("events:DeleteRule", RULE, "core.py:delete_rule"),
     Call("events:PutRule", RULE, "core.py:schedule_events"),
-    Call("iam:PassRole", ROLE, "core.py:schedule_events", why="put_rule's RoleArn",
-         context=passed_to("events.amazonaws.com")),  # fmt: skip
+    Call(
+        "iam:PassRole",
+        ROLE,
+        "core.py:schedule_events",
+        why="put_rule's RoleArn",
+        context=passed_to("events.amazonaws.com"),
+    ),  # fmt: skip
     Call("events:PutTargets", RULE, "core.py:schedule_events"),
     Call("lambda:AddPermission", FUNCTION, "core.py:create_event_permission"),
     Call("sts:GetCallerIdentity", "*", "core.py:create_event_permission", False, "needs no permission"),
     Call("lambda:ListEventSourceMappings", "*", "utilities.py:EventSourceMappingMixin._get_uuid"),
     Call("lambda:GetEventSourceMapping", MAPPING, "utilities.py:EventSourceMappingMixin.status", context=ON_FUNCTION),
     Call("lambda:CreateEventSourceMapping", "*", "utilities.py:EventSourceMappingMixin.add", context=ON_FUNCTION),
-    Call("lambda:UpdateEventSourceMapping", MAPPING, "utilities.py:EventSourceMappingMixin.update",
-         context=ON_FUNCTION),  # fmt: skip
+    Call(
+        "lambda:UpdateEventSourceMapping", MAPPING, "utilities.py:EventSourceMappingMixin.update", context=ON_FUNCTION
+    ),  # fmt: skip
     # zappa undeploy --remove-logs
     Call("cloudformation:DeleteStack", STACK, "core.py:delete_stack"),
     Call("cloudformation:DescribeStacks", STACK, "core.py:delete_stack", why="also the delete waiter"),
     Call("apigateway:DELETE", RESTAPI, "core.py:undeploy_api_gateway", why="fallback when there is no stack"),
-    Call("apigateway:DELETE", "arn:aws:apigateway:{r}::/domainnames/api.example/basepathmappings/(none)",
-         "core.py:undeploy_api_gateway", False, "no `domain` in the settings"),  # fmt: skip
+    Call(
+        "apigateway:DELETE",
+        "arn:aws:apigateway:{r}::/domainnames/api.example/basepathmappings/(none)",
+        "core.py:undeploy_api_gateway",
+        False,
+        "no `domain` in the settings",
+    ),  # fmt: skip
     Call("apigateway:GET", RESTAPI + "/stages", "core.py:remove_api_gateway_logs"),
-    Call("logs:DeleteLogGroup", "arn:aws:logs:{r}:{a}:log-group:API-Gateway-Execution-Logs_a1b2c3d4e5/dev",
-         "core.py:remove_api_gateway_logs", False, "cloudwatch_log_level OFF: no execution logs (errors are caught)"),
-    Call("lambda:DeleteEventSourceMapping", MAPPING, "utilities.py:EventSourceMappingMixin.remove",
-         context=ON_FUNCTION),  # fmt: skip
+    Call(
+        "logs:DeleteLogGroup",
+        "arn:aws:logs:{r}:{a}:log-group:API-Gateway-Execution-Logs_a1b2c3d4e5/dev",
+        "core.py:remove_api_gateway_logs",
+        False,
+        "cloudwatch_log_level OFF: no execution logs (errors are caught)",
+    ),
+    Call(
+        "lambda:DeleteEventSourceMapping", MAPPING, "utilities.py:EventSourceMappingMixin.remove", context=ON_FUNCTION
+    ),  # fmt: skip
     Call("lambda:DeleteFunction", FUNCTION, "core.py:delete_lambda_function"),
     Call("logs:DeleteLogGroup", LOG_GROUP, "core.py:remove_lambda_function_logs"),
     # zappa manage / invoke, zappa tail
@@ -184,8 +236,12 @@ CALLS = [
     Call("lambda:UpdateFunctionConfiguration", FUNCTION, "deploy/stage.py:Stage.configure"),
     Call("cloudformation:DescribeStackResource", STACK, "deploy/stage.py:Stage.api_url"),
     Call("lambda:ListEventSourceMappings", "*", ".github/workflows/ci-deploy.yml: partial batch responses"),
-    Call("lambda:UpdateEventSourceMapping", MAPPING, ".github/workflows/ci-deploy.yml: partial batch responses",
-         context=ON_FUNCTION),  # fmt: skip
+    Call(
+        "lambda:UpdateEventSourceMapping",
+        MAPPING,
+        ".github/workflows/ci-deploy.yml: partial batch responses",
+        context=ON_FUNCTION,
+    ),  # fmt: skip
 ]
 
 # boto method → IAM action where the names differ.

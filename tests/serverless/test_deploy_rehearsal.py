@@ -30,8 +30,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.servers import ROOT, free_port
 from tests.serverless.test_packaged_handler import DEPLOY_VENV, package_dir  # noqa: F401 (fixture)
+from tests.servers import ROOT, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
