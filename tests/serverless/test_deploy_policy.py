@@ -424,3 +424,9 @@ def test_the_lambda_role_lets_the_rest_api_invoke_the_function_and_its_alias(sta
     other = "prod" if stage == "dev" else "dev"
     assert not allows(role, "lambda:InvokeFunction", arn(FUNCTION, other))
     assert not any(a.startswith(("iam:", "ce:")) or a == "*" for s in role["Statement"] for a in as_list(s["Action"]))
+
+
+def test_the_stage_secrets_never_ship_in_the_package():
+    """deploy/stage.py reads .secrets/<stage>.env; Zappa zips the project directory."""
+    assert ".secrets" in SETTINGS["base"]["exclude"]
+    assert ".secrets/" in (ROOT / ".gitignore").read_text().splitlines()
