@@ -18,8 +18,8 @@
 
    With ``touch`` on, the health route must then answer 200.
 
-``python -m deploy.stage policy {deployer,lambda-role,lambda-trust} STAGE`` prints an IAM policy of
-deploy/iam/ for this account, region and stage. See docs/deploy.md.
+``python -m deploy.stage policy NAME STAGE`` prints a policy of deploy/iam/ for this account, region
+and stage (NAME: deployer, deployer-trust-github, lambda-role, lambda-trust). See docs/deploy.md.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ POLICIES = {
     "deployer": ROOT / "deploy" / "iam" / "deployer-policy.json",
     "lambda-role": ROOT / "deploy" / "iam" / "lambda-role-policy.json",
     "lambda-trust": ROOT / "deploy" / "iam" / "lambda-role-trust.json",
+    "deployer-trust-github": ROOT / "deploy" / "iam" / "deployer-trust-github.json",
 }
 PLACEHOLDER_ACCOUNT = "123456789012"
 GENERATED_SECRETS = ("SECRET_KEY", "JWT_SIGNING_KEY")
@@ -70,9 +71,10 @@ def account_id(session: boto3.Session) -> str:
     return session.client("sts").get_caller_identity()["Account"]
 
 
-def render_policy(name: str, *, stage: str, account: str, region: str) -> str:
+def render_policy(name: str, *, stage: str, account: str, region: str, repository: str = "") -> str:
     text = POLICIES[name].read_text()
-    for key, value in {"AccountId": account, "Region": region, "Stage": stage}.items():
+    values = {"AccountId": account, "Region": region, "Stage": stage, "Repository": repository}
+    for key, value in values.items():
         text = text.replace("${" + key + "}", value)
     return text
 
@@ -264,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     policy = commands.add_parser("policy", help="print an IAM policy for this account and stage")
     policy.add_argument("name", choices=sorted(POLICIES))
     policy.add_argument("stage")
+    policy.add_argument("--repository", default="", help="owner/name on GitHub (deployer-trust-github)")
     args = parser.parse_args(argv)
 
     session = boto3.Session()
@@ -274,7 +277,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.output}: stage {args.stage}, account {account}")
         elif args.command == "policy":
             region = stage_config(json.loads(SETTINGS.read_text()), args.stage)["aws_region"]
-            print(render_policy(args.name, stage=args.stage, account=account_id(session), region=region))
+            account = account_id(session)
+            print(
+                render_policy(args.name, stage=args.stage, account=account, region=region, repository=args.repository)
+            )
         else:
             stage = Stage(args.stage, settings_file=args.settings, session=session)
             secrets_file = Path(os.environ.get("SECRETS_FILE", ROOT / ".secrets" / f"{args.stage}.env"))

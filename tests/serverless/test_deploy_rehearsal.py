@@ -144,10 +144,14 @@ def test_deploy_update_schedule_undeploy_dev_as_the_deployer(moto, deployer_env,
     assert json.loads(settings.read_text())["dev"]["events"][-1]["event_source"]["arn"] == arn
 
     deploy = [python, "-m", "deploy.stage", "deploy", "dev", "-s", str(settings), "-z", str(package), "--skip-migrate"]
+    awslambda, events = admin(moto, "lambda"), admin(moto, "events")
+    no_secrets = subprocess.run(deploy, cwd=ROOT, env={**env, "SECRETS_FILE": "/nonexistent/dev.env"},
+                                capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert no_secrets.returncode == 1 and "the bootstrap needs the stage's secrets" in no_secrets.stderr
+    assert not awslambda.list_functions()["Functions"]  # refused before creating anything
+
     first = run(env, *deploy)
     assert "stackpro-dev: bootstrapped" in first, first[-3000:]
-
-    awslambda, events = admin(moto, "lambda"), admin(moto, "events")
     configuration = awslambda.get_function(FunctionName=FUNCTION)
     variables = configuration["Configuration"]["Environment"]["Variables"]
     api_id = admin(moto, "cloudformation").describe_stack_resource(StackName=FUNCTION, LogicalResourceId="Api")[
