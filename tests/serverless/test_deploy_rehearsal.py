@@ -43,9 +43,9 @@ CHECKED_RESOURCES = ("s3:", "sqs:", "iam:")  # the services whose resources moto
 MOTO_NAMES = {"s3:ListBucket": "s3:HeadBucket"}  # moto's name for the action IAM checks on HeadBucket
 
 
-def render(name: str) -> str:
+def render(name: str, stage: str) -> str:
     text = (ROOT / "deploy" / "iam" / name).read_text()
-    return text.replace("${AccountId}", ACCOUNT).replace("${Region}", REGION).replace("${Stage}", "dev")
+    return text.replace("${AccountId}", ACCOUNT).replace("${Region}", REGION).replace("${Stage}", stage)
 
 
 def as_moto_checks_it(policy: dict) -> dict:
@@ -98,14 +98,16 @@ def deployer_env(moto: str, tmp_path_factory) -> dict[str, str]:
     iam.put_user_policy(UserName="admin", PolicyName="admin", PolicyDocument=json.dumps(everything))
     admin_key = iam.create_access_key(UserName="admin")["AccessKey"]
     ADMIN.update(aws_access_key_id=admin_key["AccessKeyId"], aws_secret_access_key=admin_key["SecretAccessKey"])
-    iam.create_role(RoleName="stackpro-dev-lambda", AssumeRolePolicyDocument=render("lambda-role-trust.json"))
-    iam.put_role_policy(
-        RoleName="stackpro-dev-lambda", PolicyName="stackpro", PolicyDocument=render("lambda-role-policy.json")
-    )
-    admin(moto, "sqs").create_queue(QueueName=QUEUE)
     iam.create_user(UserName="deployer")
-    policy = as_moto_checks_it(json.loads(render("deployer-policy.json")))
-    iam.put_user_policy(UserName="deployer", PolicyName="deployer", PolicyDocument=json.dumps(policy))
+    for stage in ("dev", "prod"):
+        role = f"stackpro-{stage}-lambda"
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=render("lambda-role-trust.json", stage))
+        iam.put_role_policy(
+            RoleName=role, PolicyName="stackpro", PolicyDocument=render("lambda-role-policy.json", stage)
+        )
+        admin(moto, "sqs").create_queue(QueueName=f"stackpro-{stage}-tasks")
+        policy = as_moto_checks_it(json.loads(render("deployer-policy.json", stage)))
+        iam.put_user_policy(UserName="deployer", PolicyName=f"deploy-{stage}", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName="deployer")["AccessKey"]
     # From here on moto authenticates every request and checks it against the user's policy.
     reset = urllib.request.Request(f"{moto}/moto-api/reset-auth", data=b"0", headers={"Content-Type": "text/plain"})
@@ -125,6 +127,15 @@ def deployer_env(moto: str, tmp_path_factory) -> dict[str, str]:
         "SECRETS_FILE": str(secrets),
         "VIRTUAL_ENV": str(DEPLOY_VENV),
     }
+
+
+def api_integrations(endpoint: str, stack: str) -> list[dict]:
+    """The REST API methods' integrations in Zappa's stack template (moto's API Gateway drops Credentials)."""
+    body = admin(endpoint, "cloudformation").get_template(StackName=stack)["TemplateBody"]
+    template = json.loads(body) if isinstance(body, str) else body
+    methods = [r for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Method"]
+    assert methods
+    return [m["Properties"]["Integration"] for m in methods]
 
 
 def run(env: dict[str, str], *command: str) -> str:
@@ -167,6 +178,9 @@ def test_deploy_update_schedule_undeploy_dev_as_the_deployer(moto, deployer_env,
     mappings = awslambda.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]
     assert [(m["FunctionArn"], m["BatchSize"]) for m in mappings] == [(function_arn, 10)]
     assert "Unable to" not in first  # Zappa logs (and swallows) a failed mapping call
+    for integration in api_integrations(moto, FUNCTION):  # API Gateway calls the function as its role
+        assert integration["Credentials"] == f"arn:aws:iam::{ACCOUNT}:role/stackpro-dev-lambda"
+        assert f":function:{FUNCTION}/invocations" in integration["Uri"]
 
     second = run(env, *deploy)  # the function has its secrets now: a plain update
     assert "stackpro-dev: updated" in second and "generated" not in second, second[-3000:]
@@ -185,3 +199,28 @@ def test_deploy_update_schedule_undeploy_dev_as_the_deployer(moto, deployer_env,
     assert not awslambda.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]
     stacks = admin(moto, "cloudformation").list_stacks()["StackSummaries"]
     assert all(s["StackStatus"] == "DELETE_COMPLETE" for s in stacks if s["StackName"] == FUNCTION)
+
+
+def test_prod_snapstart_routes_the_api_to_the_alias(moto, deployer_env, package_dir, tmp_path):  # noqa: F811
+    """SnapStart's calls (publish, alias, versions) as the deployer; moto keeps no snapshot."""
+    python, zappa = str(DEPLOY_VENV / "bin" / "python"), str(DEPLOY_VENV / "bin" / "zappa")
+    settings = tmp_path / "zappa_settings.deploy.json"
+    run(deployer_env, python, "-m", "deploy.stage", "settings", "prod", "-o", str(settings), "--no-touch")
+    copy = json.loads(settings.read_text())
+    assert copy["prod"].setdefault("snap_start", "PublishedVersions") == "PublishedVersions"
+    settings.write_text(json.dumps(copy))
+    package = str(package_dir.parent / "stackpro-dev.zip")  # the code is the same; moto never runs it
+    deploy = [python, "-m", "deploy.stage", "deploy", "prod", "-s", str(settings), "-z", package, "--skip-migrate"]
+    assert "stackpro-prod: bootstrapped" in run(deployer_env, *deploy)
+    awslambda = admin(moto, "lambda")
+    first = awslambda.get_alias(FunctionName="stackpro-prod", Name="snapstart")["FunctionVersion"]
+    for integration in api_integrations(moto, "stackpro-prod"):
+        assert ":function:stackpro-prod:snapstart/invocations" in json.dumps(integration["Uri"])
+
+    assert "stackpro-prod: updated" in run(deployer_env, *deploy)
+    second = awslambda.get_alias(FunctionName="stackpro-prod", Name="snapstart")["FunctionVersion"]
+    assert int(second) > int(first)
+    assert awslambda.get_function(FunctionName="stackpro-prod")["Concurrency"]["ReservedConcurrentExecutions"] == 25
+    run(deployer_env, zappa, "undeploy", "prod", "-s", str(settings), "--yes")
+    with pytest.raises(awslambda.exceptions.ResourceNotFoundException):
+        awslambda.get_function(FunctionName="stackpro-prod")
