@@ -83,7 +83,7 @@ CALLS = [
         "core.py:create_lambda_function",
         False,
         "provisioned_concurrency is not set (SnapStart instead)",
-    ),  # fmt: skip
+    ),
     Call("lambda:GetFunctionConfiguration", FUNCTION, "core.py:wait_until_lambda_function_is_active"),
     Call("lambda:GetFunctionConfiguration", VERSION, "core.py:wait_until_lambda_function_version_is_active"),
     Call("lambda:GetFunctionConfiguration", FUNCTION, "core.py:wait_until_lambda_function_is_updated"),
@@ -111,7 +111,7 @@ CALLS = [
         "core.py:create_and_setup_methods",
         why="integration Credentials = the role",
         context=passed_to("apigateway.amazonaws.com"),
-    ),  # fmt: skip
+    ),
     Call("apigateway:DELETE", RESTAPI, "core.py:delete_stack", why="the stack deletes the REST API"),
     Call("cloudformation:DescribeStackResource", STACK, "core.py:get_api_id"),
     Call("apigateway:GET", RESTAPIS, "core.py:get_api_id", why="fallback when the stack has no Api"),
@@ -125,7 +125,7 @@ CALLS = [
         "core.py:remove_binary_support",
         False,
         "cors is off",
-    ),  # fmt: skip
+    ),
     Call("apigateway:POST", RESTAPI + "/deployments", "core.py:deploy_api_gateway"),
     Call("apigateway:PATCH", RESTAPI + "/stages/dev", "core.py:deploy_api_gateway"),
     # zappa update -z <zip>
@@ -139,7 +139,7 @@ CALLS = [
         "core.py:update_lambda_function",
         False,
         "only without lambda_concurrency: it would remove the cap on database connections",
-    ),  # fmt: skip
+    ),
     Call("lambda:ListVersionsByFunction", FUNCTION, "core.py:update_lambda_function", why="num_retained_versions"),
     Call("lambda:DeleteFunction", VERSION, "core.py:update_lambda_function", why="prunes old versions"),
     Call("lambda:GetAlias", ALIAS, "core.py:migrate_lambda_alias"),
@@ -156,14 +156,14 @@ CALLS = [
         "core.py:update_lambda_configuration",
         False,
         "provisioned_concurrency is not set",
-    ),  # fmt: skip
+    ),
     Call(
         "lambda:DeleteProvisionedConcurrencyConfig",
         VERSION,
         "core.py:update_lambda_configuration",
         False,
         "provisioned_concurrency is not set",
-    ),  # fmt: skip
+    ),
     Call("lambda:ListFunctionUrlConfigs", FUNCTION, "core.py:delete_lambda_function_url"),
     Call(
         "lambda:DeleteFunctionUrlConfig",
@@ -171,7 +171,7 @@ CALLS = [
         "core.py:delete_lambda_function_url",
         False,
         "no function URL is ever created (function_url_enabled is not set)",
-    ),  # fmt: skip
+    ),
     Call("lambda:GetPolicy", FUNCTION, "core.py:delete_function_url_policy", why="via list_function_url_policy"),
     Call("lambda:RemovePermission", FUNCTION, "core.py:delete_function_url_policy", False, "no function URL"),
     # zappa schedule (also the end of deploy and update)
@@ -189,7 +189,7 @@ CALLS = [
         "core.py:schedule_events",
         why="put_rule's RoleArn",
         context=passed_to("events.amazonaws.com"),
-    ),  # fmt: skip
+    ),
     Call("events:PutTargets", RULE, "core.py:schedule_events"),
     Call("lambda:AddPermission", FUNCTION, "core.py:create_event_permission"),
     Call("sts:GetCallerIdentity", "*", "core.py:create_event_permission", False, "needs no permission"),
@@ -198,7 +198,7 @@ CALLS = [
     Call("lambda:CreateEventSourceMapping", "*", "utilities.py:EventSourceMappingMixin.add", context=ON_FUNCTION),
     Call(
         "lambda:UpdateEventSourceMapping", MAPPING, "utilities.py:EventSourceMappingMixin.update", context=ON_FUNCTION
-    ),  # fmt: skip
+    ),
     # zappa undeploy --remove-logs
     Call("cloudformation:DeleteStack", STACK, "core.py:delete_stack"),
     Call("cloudformation:DescribeStacks", STACK, "core.py:delete_stack", why="also the delete waiter"),
@@ -209,7 +209,7 @@ CALLS = [
         "core.py:undeploy_api_gateway",
         False,
         "no `domain` in the settings",
-    ),  # fmt: skip
+    ),
     Call("apigateway:GET", RESTAPI + "/stages", "core.py:remove_api_gateway_logs"),
     Call(
         "logs:DeleteLogGroup",
@@ -220,7 +220,7 @@ CALLS = [
     ),
     Call(
         "lambda:DeleteEventSourceMapping", MAPPING, "utilities.py:EventSourceMappingMixin.remove", context=ON_FUNCTION
-    ),  # fmt: skip
+    ),
     Call("lambda:DeleteFunction", FUNCTION, "core.py:delete_lambda_function"),
     Call("logs:DeleteLogGroup", LOG_GROUP, "core.py:remove_lambda_function_logs"),
     # zappa manage / invoke, zappa tail
@@ -241,7 +241,7 @@ CALLS = [
         MAPPING,
         ".github/workflows/ci-deploy.yml: partial batch responses",
         context=ON_FUNCTION,
-    ),  # fmt: skip
+    ),
 ]
 
 # boto method → IAM action where the names differ.
