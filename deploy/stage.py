@@ -34,7 +34,7 @@ import urllib.request
 from pathlib import Path
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, NoCredentialsError
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = ROOT / "zappa_settings.json"
@@ -287,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
             stage.deploy(args.zip, secrets_file=secrets_file, migrate=not args.skip_migrate)
     except DeployError as error:
         print(f"deploy: {error}", file=sys.stderr)
+        return 1
+    except NoCredentialsError:
+        print("deploy: no AWS credentials (aws configure, AWS_PROFILE or the CI role)", file=sys.stderr)
         return 1
     return 0
 

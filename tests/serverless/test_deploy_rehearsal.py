@@ -224,3 +224,17 @@ def test_prod_snapstart_routes_the_api_to_the_alias(moto, deployer_env, package_
     run(deployer_env, zappa, "undeploy", "prod", "-s", str(settings), "--yes")
     with pytest.raises(awslambda.exceptions.ResourceNotFoundException):
         awslambda.get_function(FunctionName="stackpro-prod")
+
+
+def test_the_package_built_from_the_deploy_settings_routes_the_accounts_queue(package_dir, tmp_path):  # noqa: F811
+    """Zappa bakes the SQS ARNs into the package's settings: `make package` from the copy carries the account."""
+    from deploy.stage import write_settings
+
+    copy = tmp_path / "zappa_settings.deploy.json"
+    write_settings("dev", account="111122223333", out=copy)
+    baked = tmp_path / "zappa_settings.py"
+    env = {**os.environ, "VIRTUAL_ENV": str(DEPLOY_VENV)}
+    zappa = str(DEPLOY_VENV / "bin" / "zappa")
+    run(env, zappa, "save-python-settings-file", "dev", "-s", str(copy), "-o", str(baked))
+    assert "arn:aws:sqs:us-east-1:111122223333:stackpro-dev-tasks" in baked.read_text()
+    assert ACCOUNT not in baked.read_text()
