@@ -194,7 +194,8 @@ CALLS = [
     Call("lambda:AddPermission", FUNCTION, "core.py:create_event_permission"),
     Call("sts:GetCallerIdentity", "*", "core.py:create_event_permission", False, "needs no permission"),
     Call("lambda:ListEventSourceMappings", "*", "utilities.py:EventSourceMappingMixin._get_uuid"),
-    Call("lambda:GetEventSourceMapping", MAPPING, "utilities.py:EventSourceMappingMixin.status", context=ON_FUNCTION),
+    # lambda:FunctionArn is in the request context of Create/Update/DeleteEventSourceMapping, not Get.
+    Call("lambda:GetEventSourceMapping", MAPPING, "utilities.py:EventSourceMappingMixin.status"),
     Call("lambda:CreateEventSourceMapping", "*", "utilities.py:EventSourceMappingMixin.add", context=ON_FUNCTION),
     Call(
         "lambda:UpdateEventSourceMapping", MAPPING, "utilities.py:EventSourceMappingMixin.update", context=ON_FUNCTION
