@@ -97,10 +97,11 @@ deploy: deploy-venv
 	@$(MAKE) --no-print-directory package ZAPPA_SETTINGS=$(DEPLOY_SETTINGS) PACKAGE=$(DEPLOY_PACKAGE)
 	$(DEPLOY_VENV)/bin/python -m deploy.stage deploy $(STAGE) -s $(DEPLOY_SETTINGS) -z $(DEPLOY_PACKAGE)
 
-# Removes the function, its API, schedules and queue mapping (not the bucket, queues, database, roles).
+# Removes the function, its API, schedules and queue mapping (not the log group, buckets, queues,
+# database, roles: the log group belongs to the ops stack, so no --remove-logs).
 undeploy: deploy-venv
 	$(DEPLOY_VENV)/bin/python -m deploy.stage settings $(STAGE) -o $(DEPLOY_SETTINGS)
-	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) $(DEPLOY_VENV)/bin/zappa undeploy $(STAGE) -s $(DEPLOY_SETTINGS) --yes --remove-logs
+	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) $(DEPLOY_VENV)/bin/zappa undeploy $(STAGE) -s $(DEPLOY_SETTINGS) --yes
 
 # The real zappa deploy/update/schedule/undeploy of dev against a local moto server, as the deployer
 # policy (tests/serverless/test_deploy_rehearsal.py; what moto cannot emulate: docs/deploy.md).

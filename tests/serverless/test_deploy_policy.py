@@ -65,6 +65,7 @@ def passed_to(service: str) -> tuple[tuple[str, str], ...]:
 
 
 ON_FUNCTION = (("lambda:FunctionArn", FUNCTION),)
+NO_REMOVE_LOGS = "make undeploy runs without --remove-logs"
 
 CALLS = [
     # zappa deploy -z <zip>
@@ -200,7 +201,7 @@ CALLS = [
     Call(
         "lambda:UpdateEventSourceMapping", MAPPING, "utilities.py:EventSourceMappingMixin.update", context=ON_FUNCTION
     ),
-    # zappa undeploy --remove-logs
+    # zappa undeploy (without --remove-logs: the log group belongs to the ops stack, deploy/ops.yaml)
     Call("cloudformation:DeleteStack", STACK, "core.py:delete_stack"),
     Call("cloudformation:DescribeStacks", STACK, "core.py:delete_stack", why="also the delete waiter"),
     Call("apigateway:DELETE", RESTAPI, "core.py:undeploy_api_gateway", why="fallback when there is no stack"),
@@ -211,19 +212,19 @@ CALLS = [
         False,
         "no `domain` in the settings",
     ),
-    Call("apigateway:GET", RESTAPI + "/stages", "core.py:remove_api_gateway_logs"),
+    Call("apigateway:GET", RESTAPI + "/stages", "core.py:remove_api_gateway_logs", False, NO_REMOVE_LOGS),
     Call(
         "logs:DeleteLogGroup",
         "arn:aws:logs:{r}:{a}:log-group:API-Gateway-Execution-Logs_a1b2c3d4e5/dev",
         "core.py:remove_api_gateway_logs",
         False,
-        "cloudwatch_log_level OFF: no execution logs (errors are caught)",
+        NO_REMOVE_LOGS,
     ),
     Call(
         "lambda:DeleteEventSourceMapping", MAPPING, "utilities.py:EventSourceMappingMixin.remove", context=ON_FUNCTION
     ),
     Call("lambda:DeleteFunction", FUNCTION, "core.py:delete_lambda_function"),
-    Call("logs:DeleteLogGroup", LOG_GROUP, "core.py:remove_lambda_function_logs"),
+    Call("logs:DeleteLogGroup", LOG_GROUP, "core.py:remove_lambda_function_logs", False, NO_REMOVE_LOGS),
     # zappa manage / invoke, zappa tail
     Call("lambda:InvokeFunction", FUNCTION, "core.py:invoke_lambda_function"),
     Call("logs:DescribeLogStreams", LOG_GROUP, "core.py:fetch_logs"),

@@ -192,7 +192,7 @@ def test_deploy_update_schedule_undeploy_dev_as_the_deployer(moto, deployer_env,
     assert len(events.list_rule_names_by_target(TargetArn=function_arn)["RuleNames"]) == 9
     assert len(awslambda.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]) == 1
 
-    run(env, zappa, "undeploy", "dev", "-s", str(settings), "--yes", "--remove-logs")
+    run(env, zappa, "undeploy", "dev", "-s", str(settings), "--yes")  # as make undeploy
     with pytest.raises(awslambda.exceptions.ResourceNotFoundException):
         awslambda.get_function(FunctionName=FUNCTION)
     assert not events.list_rule_names_by_target(TargetArn=function_arn)["RuleNames"]
