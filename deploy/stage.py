@@ -13,8 +13,9 @@
      the bootstrap: ``zappa deploy`` with ``touch: false`` (production settings refuse to start
      without the secrets, so Zappa's check of the API would fail), the secrets from
      ``SECRETS_FILE`` (default ``.secrets/<stage>.env``, never in git) into the function's
-     environment, ``zappa update`` (its check of the health route passes now), then ``migrate``
-     with a 300 s timeout (the first one creates every table).
+     environment, ``zappa update`` (its check of the health route passes now), then ``migrate``.
+
+   ``migrate`` always runs with the function's timeout raised to 300 s, then put back.
 
    With ``touch`` on, the health route must then answer 200.
 
@@ -210,14 +211,14 @@ class Stage:
         self.configure(Environment={"Variables": {**current, **values}})
         print(f"secrets set on {self.function}: {', '.join(sorted(values))}")
 
-    def migrate(self, *, timeout: int | None = None) -> None:
-        if timeout:
-            self.configure(Timeout=timeout)
+    def migrate(self) -> None:
+        """``manage migrate`` with a longer timeout: the first one creates every table (~1-2 min), and a
+        bootstrap interrupted after the secrets resumes as an update (API Gateway still cuts at 29 s)."""
+        self.configure(Timeout=MIGRATE_TIMEOUT)
         try:
             self.zappa("manage", self.stage, "migrate --noinput")
         finally:
-            if timeout:
-                self.configure(Timeout=self.config.get("timeout_seconds", 30))
+            self.configure(Timeout=self.config.get("timeout_seconds", 30))
 
     def check_health(self) -> None:
         url = self.api_url() + HEALTH_PATH
@@ -244,7 +245,7 @@ class Stage:
             self.set_secrets(values)
         self.zappa("update", self.stage, "-z", str(package))
         if migrate:
-            self.migrate(timeout=MIGRATE_TIMEOUT if bootstrap else None)
+            self.migrate()
         if self.config.get("touch", True):
             self.check_health()
         print(f"{self.function}: {'bootstrapped' if bootstrap else 'updated'}, {self.api_url()}")
