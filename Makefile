@@ -8,7 +8,7 @@ STAGE ?= dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-mysql package deploy-venv deploy migrate-remote ops cold-start load install-bench fuzz clean
+.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-mysql package deploy-venv deploy undeploy deploy-rehearsal migrate-remote ops cold-start load install-bench fuzz clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,9 @@ beat: install
 # ------------------------------------------------------------------------------------------------
 DEPLOY_VENV ?= build/deploy-venv
 PACKAGE ?= build/stackpro-$(STAGE).zip
+ZAPPA_SETTINGS ?= zappa_settings.json
+DEPLOY_SETTINGS := build/zappa_settings.deploy.json
+DEPLOY_PACKAGE := build/stackpro-$(STAGE)-deploy.zip
 
 # Rebuilt from scratch when the requirements change: the prebuild makes its site-packages sourceless.
 $(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/base.txt requirements/deploy.txt
@@ -81,16 +84,29 @@ deploy-venv: $(DEPLOY_VENV)/.stackpro-deploy-venv
 package: deploy-venv
 	@mkdir -p $(dir $(PACKAGE))
 	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) PATH=$(abspath $(DEPLOY_VENV))/bin:$$PATH PYTHONDONTWRITEBYTECODE=1 \
-		$(DEPLOY_VENV)/bin/zappa package $(STAGE) -o $(PACKAGE)
+		$(DEPLOY_VENV)/bin/zappa package $(STAGE) -s $(ZAPPA_SETTINGS) -o $(PACKAGE)
 	@$(DEPLOY_VENV)/bin/python -c "import os, sys, zipfile; p = sys.argv[1]; z = zipfile.ZipFile(p); \
 		u = sum(i.file_size for i in z.infolist()); \
 		print(f'{p}: {os.path.getsize(p) / 1e6:.1f} MB zipped, {u / 1e6:.1f} MB unzipped, {len(z.infolist())} files')" $(PACKAGE)
 
-# First deploy / update of a stage (needs AWS credentials; CI does this from .github/workflows).
+# Deploys a stage with the current AWS credentials: the first run on an empty account bootstraps it
+# (secrets from .secrets/$(STAGE).env), later runs update + migrate. The package is built from a
+# settings copy carrying this account's id in the SQS ARN (deploy/stage.py; docs/deploy.md).
 deploy: deploy-venv
-	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) PATH=$(abspath $(DEPLOY_VENV))/bin:$$PATH \
-		$(DEPLOY_VENV)/bin/zappa update $(STAGE) || $(DEPLOY_VENV)/bin/zappa deploy $(STAGE)
-	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) $(DEPLOY_VENV)/bin/zappa manage $(STAGE) migrate
+	$(DEPLOY_VENV)/bin/python -m deploy.stage settings $(STAGE) -o $(DEPLOY_SETTINGS)
+	@$(MAKE) --no-print-directory package ZAPPA_SETTINGS=$(DEPLOY_SETTINGS) PACKAGE=$(DEPLOY_PACKAGE)
+	$(DEPLOY_VENV)/bin/python -m deploy.stage deploy $(STAGE) -s $(DEPLOY_SETTINGS) -z $(DEPLOY_PACKAGE)
+
+# Removes the function, its API, schedules and queue mapping (not the log group, buckets, queues,
+# database, roles: the log group belongs to the ops stack, so no --remove-logs).
+undeploy: deploy-venv
+	$(DEPLOY_VENV)/bin/python -m deploy.stage settings $(STAGE) -o $(DEPLOY_SETTINGS)
+	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) $(DEPLOY_VENV)/bin/zappa undeploy $(STAGE) -s $(DEPLOY_SETTINGS) --yes
+
+# The real zappa deploy/update/schedule/undeploy of dev against a local moto server, as the deployer
+# policy (tests/serverless/test_deploy_rehearsal.py; what moto cannot emulate: docs/deploy.md).
+deploy-rehearsal: install-dev deploy-venv
+	$(PY) -m pytest tests/serverless/test_deploy_rehearsal.py -q -p no:cacheprovider
 
 # A stage's alarms, budget, dashboard, log retention, files bucket (deploy/ops.yaml) and RDS backups.
 # Needs AWS credentials and OPS_ALERT_EMAIL (deploy/ops.py lists the other OPS_* settings).
