@@ -15,6 +15,7 @@ from djstripe.models import Customer, Invoice, PaymentMethod
 
 from accounts.models import AuthEvent
 from billing import services as billing_services
+from projects.models import File, Project
 from tests.assistant.conftest import _fake_anthropic_server, fake_anthropic  # noqa: F401
 from tests.billing.conftest import (  # noqa: F401
     fake_stripe,
@@ -203,5 +204,9 @@ def test_erasure_leaves_nothing_behind_and_the_export_had_it_all(
     assert fake_stripe.calls("DELETE", f"/v1/customers/{busy_user['customer']}")
     assert fake_stripe.objects["invoices"]
     # the other people keep their own things
-    assert busy_user["owner"].notifications.exists() and busy_user["member"].project_memberships.exists()
+    assert busy_user["owner"].notifications.exists() and busy_user["member"].notifications.exists()
+    assert not Project.objects.filter(pk=busy_user["mine"]["id"]).exists()
+    # a file the user uploaded to someone else's project is that project's content: it stays, unlinked
+    kept = File.objects.get(project_id=busy_user["theirs"]["id"], name="lab-results.csv")
+    assert kept.uploaded_by_id is None and kept.key in s3.keys()
     assert AuthEvent.objects.filter(type="account_deleted").count() == 1
