@@ -6,10 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.utils.crypto import salted_hmac
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from .models import AuthEvent, User, normalize_email
+
+# How the staff audit trail (the admin's history) names an account once it is erased.
+ERASED_ACCOUNT = "(erased account)"
 
 
 def erased_email_digest(email: str) -> str:
@@ -71,6 +76,11 @@ def export_sessions(user: User) -> list[dict[str, Any]]:
 
 def erase_user(user: User) -> None:
     """The auth events of the account (and failed logins aimed at its addresses), and its refresh
-    tokens: ``user_erase`` revokes them first; the rows go too, since each token names the user id."""
+    tokens: ``user_erase`` revokes them first; the rows go too, since each token names the user id.
+    The admin's history of staff changes to the account stays (who did what, when: the staff
+    audit trail, the erasure itself included) without the account's id and address."""
     _own_events(user).delete()
     OutstandingToken.objects.filter(user=user).delete()  # their blacklist rows cascade
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)).update(
+        object_id=None, object_repr=ERASED_ACCOUNT
+    )

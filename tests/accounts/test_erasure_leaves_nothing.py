@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 from django.core import mail
+from django.urls import reverse
 from djstripe.models import Customer, Invoice, PaymentMethod
 
 from accounts.models import AuthEvent
@@ -25,6 +26,8 @@ from tests.billing.conftest import (  # noqa: F401
     webhook_endpoint,
 )
 from tests.conftest import client_for
+from tests.console.conftest import admin_client
+from tests.console.conftest import staff as console_staff
 from tests.erasure_scan import needles_for, scan_cache, scan_database, scan_storage
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.fixtures.moto import moto_s3_server, s3  # noqa: F401
@@ -173,7 +176,9 @@ def busy_user(
     return {"user": user, "owner": owner, "member": member, "mine": mine, "theirs": theirs, "customer": customer.id}
 
 
+@pytest.mark.parametrize("how", ["self", "staff"])
 def test_erasure_leaves_nothing_behind_and_the_export_had_it_all(
+    how: str,
     busy_user: dict[str, Any],
     django_capture_on_commit_callbacks: Any,
     s3: Any,  # noqa: F811
@@ -193,8 +198,15 @@ def test_erasure_leaves_nothing_behind_and_the_export_had_it_all(
     assert scan_cache(needles) and scan_storage(needles, bucket=s3)  # the scan does see them
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = me.delete(ME, {"password": DEFAULT_PASSWORD}, format="json")
-    assert response.status_code == 204, response.content
+        if how == "self":
+            response = me.delete(ME, {"password": DEFAULT_PASSWORD}, format="json")
+            assert response.status_code == 204, response.content
+        else:  # a staff member through the console, who looked at the account first
+            staff = admin_client(console_staff(superuser=True, name="Root Admin"))
+            assert staff.get(reverse("admin:accounts_user_change", args=[user.pk])).status_code == 200
+            url = reverse("admin:accounts_user_console_action", args=[user.pk, "erase"])
+            response = staff.post(url, {"confirm_email": user.email})
+            assert response.status_code == 302 and not type(user).objects.filter(pk=user.pk).exists()
 
     assert scan_database(needles) == {}
     assert scan_cache(needles) == []
