@@ -368,22 +368,20 @@ def mirror_forget_customer(*, customer_id: str) -> None:
 
     for model in apps.get_app_config("djstripe").get_models():
         field_names = {f.name for f in model._meta.concrete_fields}
+        manager = model._default_manager
         if model is Customer:
-            rows = model.objects.filter(id=customer_id)
+            rows = manager.filter(id=customer_id)
         elif "customer" in field_names:
-            rows = model.objects.filter(customer__id=customer_id)
+            rows = manager.filter(customer__id=customer_id)
         else:
             continue
-        for row in rows:
-            row.stripe_data = _redacted(row.stripe_data)
-            fields = ["stripe_data"]
+        for pk, stripe_data in rows.values_list("pk", "stripe_data"):
+            changes: dict[str, Any] = {"stripe_data": _redacted(stripe_data)}
             if "metadata" in field_names:
-                row.metadata = {}
-                fields.append("metadata")
+                changes["metadata"] = {}
             if model is Customer:
-                row.email = ""
-                fields.append("email")
-            model.objects.filter(pk=row.pk).update(**{name: getattr(row, name) for name in fields})
+                changes["email"] = ""
+            manager.filter(pk=pk).update(**changes)
     Event.objects.annotate(text=Cast("stripe_data", TextField())).filter(text__contains=customer_id).delete()
     WebhookEventTrigger.objects.filter(body__contains=customer_id).delete()
 
