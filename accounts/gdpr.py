@@ -7,7 +7,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth import SESSION_KEY
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.models import Session
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
@@ -81,6 +84,10 @@ def erase_user(user: User) -> None:
     audit trail, the erasure itself included) without the account's id and address."""
     _own_events(user).delete()
     OutstandingToken.objects.filter(user=user).delete()  # their blacklist rows cascade
+    # Admin sessions (staff only log in there): few rows, signed data that names the user id.
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            session.delete()
     LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)).update(
         object_id=None, object_repr=ERASED_ACCOUNT
     )

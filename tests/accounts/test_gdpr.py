@@ -3,6 +3,7 @@
 import hashlib
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -154,6 +155,14 @@ def test_every_app_registers_an_exporter_and_an_eraser_from_its_gdpr_module():
     }
     assert all(fn.__name__ == "erase_user" for fn in registry.erasers().values())
     assert {fn.__module__ for fn in registry.exporters().values()} == set(erasers.values())
+
+
+def test_erasing_a_staff_account_ends_its_admin_sessions(client):
+    staff = User.objects.create_user("staffer@example.com", "pw-0123456789", is_staff=True)
+    client.force_login(staff)
+    assert any(s.get_decoded().get("_auth_user_id") == str(staff.pk) for s in Session.objects.all())
+    services.user_erase(staff)
+    assert not any(s.get_decoded().get("_auth_user_id") == str(staff.pk) for s in Session.objects.all())
 
 
 def test_the_erased_address_hmac_is_keyed(settings):
