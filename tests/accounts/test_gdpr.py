@@ -13,6 +13,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from accounts import services
 from accounts.gdpr import erased_email_digest
 from accounts.models import AuthEvent, User
+from console.models import TaskFailure
 from core import registry
 from core.testing import assert_api_error
 from notifications.models import EmailDelivery
@@ -149,12 +150,28 @@ def test_accounts_registers_its_own_parts():
 
 def test_every_app_registers_an_exporter_and_an_eraser_from_its_gdpr_module():
     """One place per app (``<app>/gdpr.py``), one name for the functions (``export_*``/``erase_user``)."""
+    apps = ("core", "accounts", "notifications", "billing", "projects", "assistant", "console")
     erasers = {name: fn.__module__ for name, fn in registry.erasers().items()}
-    assert erasers == {
-        app: f"{app}.gdpr" for app in ("core", "accounts", "notifications", "billing", "projects", "assistant")
-    }
+    assert erasers == {app: f"{app}.gdpr" for app in apps}
     assert all(fn.__name__ == "erase_user" for fn in registry.erasers().values())
-    assert {fn.__module__ for fn in registry.exporters().values()} == set(erasers.values())
+    # console only redacts operations records (nothing of the user's to export); every other app exports
+    assert {fn.__module__ for fn in registry.exporters().values()} == set(erasers.values()) - {"console.gdpr"}
+
+
+def test_task_failures_keep_the_failure_not_the_person(user):
+    failure = TaskFailure.objects.create(
+        task="notifications.send",
+        error=f"recipient refused: {user.email.upper()}",
+        traceback=f"... user {user.pk.hex} ...",
+        context={"args": [str(user.pk)], "kwargs": {}},
+    )
+    other = TaskFailure.objects.create(task="x", error="timeout", context={"args": ["someone-else"]})
+    services.user_erase(user)
+    failure.refresh_from_db()
+    assert failure.error == "recipient refused: [erased]" and failure.context == {"args": ["[erased]"], "kwargs": {}}
+    assert user.pk.hex not in failure.traceback
+    other.refresh_from_db()
+    assert other.context == {"args": ["someone-else"]}
 
 
 def test_erasing_a_staff_account_ends_its_admin_sessions(client):
