@@ -10,8 +10,9 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from core import registry
 
-        from . import services
+        from . import gdpr
 
-        registry.register_exporter("profile", services.export_profile)
-        registry.register_exporter("auth_events", services.export_auth_events)
-        registry.register_eraser("accounts", services.erase_accounts_data)
+        registry.register_exporter("profile", gdpr.export_profile)
+        registry.register_exporter("auth_events", gdpr.export_auth_events)
+        registry.register_exporter("sessions", gdpr.export_sessions)
+        registry.register_eraser("accounts", gdpr.erase_user)

@@ -54,7 +54,13 @@ def send_already_registered(*, user: User) -> None:
 def send_account_deleted(*, email: str, name: str) -> None:
     from notifications.services import send_transactional_email
 
-    send_transactional_email(to=email, template="accounts_account_deleted", context={"name": name, "email": email})
+    # The address is erased with the account: the outbox row goes once the message is sent.
+    send_transactional_email(
+        to=email,
+        template="accounts_account_deleted",
+        context={"name": name, "email": email},
+        erase_after_send=True,
+    )
 
 
 def notify_security(*, user: User, title: str, body: str = "", data: dict[str, Any] | None = None) -> None:

@@ -6,7 +6,6 @@ Emails and notifications go through ``accounts.emails`` (the notifications app s
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import logging
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from core import registry
 from core.errors import InvalidInput
 from core.throttling import client_ip
 
-from . import emails, tokens
+from . import emails, gdpr, tokens
 from .errors import AccountInactive, EmailTaken, InvalidCredentials, RefreshTokenInvalid, TokenInvalid, WrongPassword
 from .models import AuthEvent, AuthEventType, User, normalize_email
 
@@ -344,38 +343,6 @@ def password_reset_confirm(*, token: str, new_password: str, meta: RequestMeta |
 # ---------------------------------------------------------------------------------------------
 # GDPR: export and erasure (each app registers its part in core.registry)
 # ---------------------------------------------------------------------------------------------
-def export_profile(user: User) -> dict[str, Any]:
-    return {
-        "id": str(user.pk),
-        "email": user.email,
-        "name": user.name,
-        "email_verified": user.email_verified,
-        "pending_email": user.pending_email,
-        "is_active": user.is_active,
-        "date_joined": user.date_joined.isoformat(),
-        "last_login": user.last_login.isoformat() if user.last_login else None,
-    }
-
-
-def export_auth_events(user: User) -> list[dict[str, Any]]:
-    return [
-        {
-            "type": e.type,
-            "email": e.email,
-            "ip": e.ip,
-            "user_agent": e.user_agent,
-            "created_at": e.created_at.isoformat(),
-        }
-        for e in AuthEvent.objects.filter(user=user).order_by("created_at")
-    ]
-
-
-def erase_accounts_data(user: User) -> None:
-    """accounts' own eraser: the user's auth events and failed logins aimed at their address."""
-    AuthEvent.objects.filter(user=user).delete()
-    AuthEvent.objects.filter(user__isnull=True, email=user.email).delete()
-
-
 def user_export(user: User) -> dict[str, Any]:
     """Everything the product holds about ``user``: one section per registered exporter
     (accounts registers ``profile`` and ``auth_events``; other apps theirs)."""
@@ -388,8 +355,11 @@ def user_export(user: User) -> dict[str, Any]:
 def user_erase(user: User, *, meta: RequestMeta | None = None, actor: User | None = None) -> None:
     """Erase ``user`` (GDPR), all or nothing: revoke every refresh token, run every registered
     eraser (they queue storage deletes and Stripe calls on commit), delete the user, and keep only
-    an ``account_deleted`` event holding the former id and a hash of the address."""
-    email, name, user_id = user.email, user.name, str(user.pk)
+    an ``account_deleted`` event holding a keyed HMAC of the address (``gdpr.erased_email_digest``)
+    — no id, no name, no address. The goodbye email is sent after commit and its outbox row is
+    deleted once sent (docs/security.md "Erasure")."""
+    email, name = user.email, user.name
+    digest = gdpr.erased_email_digest(email)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         revoked = tokens_revoke_all(user=user, log=False)
@@ -401,15 +371,14 @@ def user_erase(user: User, *, meta: RequestMeta | None = None, actor: User | Non
             type=AuthEventType.ACCOUNT_DELETED,
             meta=meta,
             data={
-                "user_id": user_id,
-                "email_sha256": hashlib.sha256(email.encode()).hexdigest(),
+                "email_hmac": digest,
                 "by": f"staff:{actor.pk}" if actor else "self",
                 "erasers": list(erasers),
                 "tokens_revoked": revoked,
             },
         )
         emails.send_account_deleted(email=email, name=name)
-    logger.info("account %s erased (%s)", user_id, "staff" if actor else "self")
+    logger.info("account erased (%s), address hmac %s…", "staff" if actor else "self", digest[:12])
 
 
 def user_delete_self(*, user: User, password: str, meta: RequestMeta | None = None) -> None:

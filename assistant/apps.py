@@ -13,5 +13,5 @@ class AssistantConfig(AppConfig):
         from . import gdpr, quotas, selectors
 
         registry.register_usage(quotas.QUOTA_LIMIT_NAME, selectors.usage_tokens_this_month)
-        registry.register_exporter("assistant", gdpr.export_user_data)
-        registry.register_eraser("assistant", gdpr.erase_user_data)
+        registry.register_exporter("assistant", gdpr.export_user)
+        registry.register_eraser("assistant", gdpr.erase_user)

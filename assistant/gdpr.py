@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Prefetch
 
 from .models import Conversation, Message, MonthlyUsage
 
+logger = logging.getLogger(__name__)
 
-def export_user_data(user: Any) -> dict[str, Any]:
+
+def export_user(user: Any) -> dict[str, Any]:
     conversations = Conversation.objects.filter(user=user).prefetch_related(
         Prefetch("messages", queryset=Message.objects.order_by("created_at"))
     )
@@ -57,7 +62,23 @@ def export_user_data(user: Any) -> dict[str, Any]:
     }
 
 
-def erase_user_data(user: Any) -> None:
-    """Delete the user's conversations (messages cascade). Usage rows are accounting records that
-    hold no content; they go when the user row is deleted (CASCADE)."""
+def erase_user(user: Any) -> None:
+    """Delete the user's conversations (messages cascade) and, after commit, the response-cache
+    entries their replies were stored under or served from (a cached reply repeats what they
+    wrote). Usage rows hold counts only; they go with the user row (CASCADE)."""
+    keys = list(
+        Message.objects.filter(conversation__user=user)
+        .exclude(response_cache_key="")
+        .values_list("response_cache_key", flat=True)
+        .distinct()
+    )
     Conversation.objects.filter(user=user).delete()
+    if keys:
+        transaction.on_commit(lambda: _forget_cached_replies(keys), robust=True)
+
+
+def _forget_cached_replies(keys: list[str]) -> None:
+    try:
+        cache.delete_many(keys)
+    except Exception as exc:  # noqa: BLE001 - a cache that is down holds nothing new; entries expire
+        logger.warning("could not delete %d cached assistant replies: %s", len(keys), exc)

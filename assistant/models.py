@@ -58,6 +58,9 @@ class Message(UUIDModel):
     stop_reason = models.CharField(max_length=30, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     cached = models.BooleanField(default=False)
+    # The response-cache entry this reply was stored under or served from: erasing the
+    # conversation deletes the entry too (assistant/gdpr.py).
+    response_cache_key = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

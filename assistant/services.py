@@ -178,6 +178,7 @@ def message_send(*, user: Any, conversation_id: uuid.UUID, content: str) -> Send
                 model=cached.get("model", model),
                 stop_reason=cached.get("stop_reason", ""),
                 cached=True,
+                response_cache_key=key,
                 latency_ms=0,
                 created_at=_after(question.created_at),
             )
@@ -215,7 +216,7 @@ def message_send(*, user: Any, conversation_id: uuid.UUID, content: str) -> Send
 
     cost = quotas.cost_usd(reply.model, reply.usage)
     try:
-        answer = _save_reply(conversation, question, content, reply, cost, latency_ms, reservation)
+        answer = _save_reply(conversation, question, content, reply, cost, latency_ms, reservation, key)
     except BaseException:
         # The reply could not be recorded (database trouble): give the reservation back rather than
         # leak it; the question stays, marked failed.
@@ -243,6 +244,7 @@ def _save_reply(
     cost: Any,
     latency_ms: int,
     reservation: quotas.Reservation,
+    cache_key: str,
 ) -> Message:
     """One transaction: the question → ok, the reply with its usage, the conversation, the settle."""
     with transaction.atomic():
@@ -260,6 +262,7 @@ def _save_reply(
             model=reply.model,
             stop_reason=reply.stop_reason,
             latency_ms=latency_ms,
+            response_cache_key=cache_key,
             created_at=_after(question.created_at),
         )
         _touch(conversation, content, answer.created_at)

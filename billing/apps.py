@@ -14,8 +14,7 @@ class BillingConfig(AppConfig):
 
         from core import registry
 
-        from . import stripe_client, webhooks  # noqa: F401  (connects the webhook reactions)
-        from .services import billing_erase_user, billing_export_user
+        from . import gdpr, stripe_client, webhooks  # noqa: F401  (webhooks connects the reactions)
 
         stripe_client.configure()
 
@@ -24,5 +23,5 @@ class BillingConfig(AppConfig):
                 stripe_client.configure()
 
         setting_changed.connect(_reconfigure, weak=False, dispatch_uid="billing-stripe-settings")
-        registry.register_exporter("billing", billing_export_user)
-        registry.register_eraser("billing", billing_erase_user)
+        registry.register_exporter("billing", gdpr.export_user)
+        registry.register_eraser("billing", gdpr.erase_user)

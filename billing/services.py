@@ -28,7 +28,6 @@ from .models import Plan, StripeErasure
 from .selectors import (
     current_billing,
     customer_for_user,
-    invoice_list_for_user,
     plan_get_purchasable,
     subscription_period,
     subscription_price,
@@ -241,9 +240,12 @@ def stripe_sync(
     seen: set[str] = set()
     created_gte = int(since.timestamp()) if since else None
 
+    erased = set(StripeErasure.objects.values_list("customer_id", flat=True))
     say("Listing subscriptions at Stripe…")
     for remote in stripe_client.list_subscriptions(customer_id=customer_id, created_gte=created_gte):
         seen.add(remote.id)
+        if remote.customer_id in erased:  # an erased account's: never mirrored again
+            continue
         result.subscriptions += 1
         try:
             _, changed = subscription_store(remote=remote)
@@ -291,54 +293,97 @@ def stripe_sync(
 
 
 # ------------------------------------------------------------------------------------------------
-# Account erasure and export
+# Account erasure (billing/gdpr.py is the eraser; these run after its commit and from the job)
 # ------------------------------------------------------------------------------------------------
-def billing_erase_user(user: Any) -> None:
-    """Eraser (core.registry). Runs inside the erasure transaction: records each Stripe customer in
-    ``StripeErasure`` (committed with the erasure) and calls Stripe only after commit, so a rolled-back
-    erasure cancels nothing. A Stripe failure after commit is retried by ``billing.jobs.sync_stripe``."""
-    customer_ids = list(Customer.objects.filter(subscriber_id=user.pk).values_list("id", flat=True))
-    for customer_id in customer_ids:
-        StripeErasure.objects.get_or_create(customer_id=customer_id)
-
-    def run() -> None:
-        for customer_id in customer_ids:
-            stripe_erasure_run(customer_id=customer_id)
-
-    if customer_ids:
-        transaction.on_commit(run, robust=True)
-
-
 def stripe_erasure_run(*, customer_id: str) -> bool:
-    """Cancel the customer's live subscriptions now and detach its payment methods (invoices stay
-    in Stripe). Idempotent; returns True once done."""
+    """Delete the customer at Stripe (its subscriptions end at once; invoices stay at Stripe), then
+    re-redact our mirror. Idempotent; returns True once done. A failure is recorded on the
+    ``StripeErasure`` row and ``billing.jobs.sync_stripe`` retries it."""
     erasure = StripeErasure.objects.filter(customer_id=customer_id, completed_at__isnull=True).first()
     if erasure is None:
         return True
     try:
-        for remote in stripe_client.list_subscriptions(customer_id=customer_id):
-            if remote.status not in ("canceled", "incomplete_expired"):
-                cancelled = stripe_client.cancel_subscription(remote.id, idempotency_key=f"erasure:cancel:{remote.id}")
-                subscription_store(remote=cancelled)
-        for method in stripe_client.list_payment_methods(customer_id):
-            stripe_client.detach_payment_method(method.id, idempotency_key=f"erasure:detach:{method.id}")
+        stripe_client.delete_customer(customer_id, idempotency_key=f"erasure:delete:{customer_id}")
     except Exception as exc:  # noqa: BLE001 - recorded; the scheduled sync retries
         logger.error("stripe erasure of %s failed: %s", customer_id, exc)
         StripeErasure.objects.filter(pk=erasure.pk).update(attempts=erasure.attempts + 1, last_error=str(exc)[:500])
         return False
-    StripeErasure.objects.filter(pk=erasure.pk).update(
-        attempts=erasure.attempts + 1, completed_at=timezone.now(), last_error=""
-    )
+    with transaction.atomic():
+        Customer.objects.filter(id=customer_id).update(date_purged=timezone.now(), subscriber=None)
+        for row in Subscription.objects.filter(customer__id=customer_id).exclude(stripe_data__status="canceled"):
+            row.stripe_data = {**row.stripe_data, "status": "canceled"}
+            row.save(update_fields=["stripe_data", "djstripe_updated"])
+        mirror_forget_customer(customer_id=customer_id)
+        StripeErasure.objects.filter(pk=erasure.pk).update(
+            attempts=erasure.attempts + 1, completed_at=timezone.now(), last_error=""
+        )
     return True
 
 
-def billing_export_user(user: Any) -> dict[str, Any]:
-    """Exporter (core.registry): the user's subscription and invoices."""
-    from .selectors import subscription_summary
+# Keys of Stripe objects that hold a person's details (any depth): emptied in our mirror.
+PERSONAL_KEYS = frozenset(
+    {
+        "email",
+        "name",
+        "phone",
+        "address",
+        "shipping",
+        "description",
+        "metadata",
+        "billing_details",
+        "customer_email",
+        "customer_name",
+        "customer_phone",
+        "customer_address",
+        "customer_shipping",
+        "customer_tax_ids",
+        "customer_details",
+        "receipt_email",
+        "client_reference_id",
+        "account_holder_name",
+        "owner",
+    }
+)
 
-    summary = subscription_summary(user=user)
-    invoices = [invoice_as_dict(inv) for inv in invoice_list_for_user(user=user)]
-    return {"subscription": _jsonable(summary), "invoices": _jsonable(invoices)}
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (None if k in PERSONAL_KEYS else _redacted(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
+def mirror_forget_customer(*, customer_id: str) -> None:
+    """Redact our dj-stripe mirror of an erased customer: every row linked to it (customer,
+    subscriptions, invoices, payment methods, charges…) keeps ids, amounts and dates but loses
+    name, email, address, phone, billing details and metadata; the stored webhook events and their
+    raw bodies that mention it are deleted (they are copies of Stripe's). Idempotent: the
+    scheduled sync runs it again for recent erasures, since Stripe still sends events about a
+    deleted customer (customer.deleted carries the full object) and dj-stripe mirrors them."""
+    from django.apps import apps
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+    from djstripe.models import Event, WebhookEventTrigger
+
+    for model in apps.get_app_config("djstripe").get_models():
+        field_names = {f.name for f in model._meta.concrete_fields}
+        manager = model._default_manager
+        if model is Customer:
+            rows = manager.filter(id=customer_id)
+        elif "customer" in field_names:
+            rows = manager.filter(customer__id=customer_id)
+        else:
+            continue
+        for pk, stripe_data in rows.values_list("pk", "stripe_data"):
+            changes: dict[str, Any] = {"stripe_data": _redacted(stripe_data)}
+            if "metadata" in field_names:
+                changes["metadata"] = {}
+            if model is Customer:
+                changes["email"] = ""
+            manager.filter(pk=pk).update(**changes)
+    Event.objects.annotate(text=Cast("stripe_data", TextField())).filter(text__contains=customer_id).delete()
+    WebhookEventTrigger.objects.filter(body__contains=customer_id).delete()
 
 
 def invoice_as_dict(invoice: Invoice) -> dict[str, Any]:

@@ -289,3 +289,12 @@ def list_payment_methods(customer_id: str) -> list[PaymentMethodRef]:
 
 def detach_payment_method(payment_method_id: str, *, idempotency_key: str) -> None:
     _call(stripe.PaymentMethod.detach, payment_method_id, **_opts(idempotency_key))
+
+
+def delete_customer(customer_id: str, *, idempotency_key: str) -> None:
+    """Delete the customer at Stripe: its live subscriptions end now and its payment methods can no
+    longer be charged; its invoices stay at Stripe (tax records). Already deleted: not an error."""
+    try:
+        _call(stripe.Customer.delete, customer_id, **_opts(idempotency_key))
+    except PaymentProviderNotFound:
+        return

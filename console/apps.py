@@ -12,8 +12,11 @@ class ConsoleConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.module_loading import autodiscover_modules
 
-        from . import metrics, panels, roles, signals
+        from core.registry import register_eraser
 
+        from . import gdpr, metrics, panels, roles, signals
+
+        register_eraser("console", gdpr.erase_user)
         metrics.register_builtin_metrics()
         panels.register_builtin_panels()
         signals.connect()

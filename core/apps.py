@@ -8,4 +8,8 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers system checks)
+        from . import checks, gdpr  # noqa: F401  (checks registers system checks)
+        from .registry import register_eraser, register_exporter
+
+        register_exporter("requests", gdpr.export_user)
+        register_eraser("core", gdpr.erase_user)

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from django.core.cache import cache
+from django.utils.crypto import salted_hmac
 from rest_framework import throttling
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -44,6 +45,13 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), seconds * multiplier
 
 
+def _bucket(key: str, window_start: int) -> str:
+    """The counter's cache key. The ident (a user id, an address, an IP) is stored only as a keyed
+    hash, so the cache never names a person (an erased account leaves no id in Redis)."""
+    digest = salted_hmac("stackpro.throttle", key, algorithm="sha256").hexdigest()[:32]
+    return f"throttle:{digest}:{window_start}"
+
+
 def hit(key: str, limit: int, window: int) -> tuple[bool, int]:
     """Count one hit on ``key``; return (allowed, seconds until the window resets).
 
@@ -52,7 +60,7 @@ def hit(key: str, limit: int, window: int) -> tuple[bool, int]:
     """
     now = int(time.time())
     window_start = now - now % window
-    bucket = f"throttle:{key}:{window_start}"
+    bucket = _bucket(key, window_start)
     retry_after = window_start + window - now
     try:
         count_in_window = getattr(cache, "count_in_window", None)  # Redis: one atomic round trip
@@ -73,7 +81,7 @@ def peek(key: str, window: int) -> int:
     """Current count for ``key`` in this window (0 when the cache is down)."""
     now = int(time.time())
     try:
-        return int(cache.get(f"throttle:{key}:{now - now % window}") or 0)
+        return int(cache.get(_bucket(key, now - now % window)) or 0)
     except Exception:  # noqa: BLE001
         return 0
 

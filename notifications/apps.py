@@ -13,7 +13,7 @@ class NotificationsConfig(AppConfig):
         from core.registry import register_eraser, register_exporter
 
         from . import checks  # noqa: F401  (registers system checks)
-        from .exports import erase_user, export_user
+        from .gdpr import erase_user, export_user
         from .receivers import handle_tracking
 
         tracking.connect(handle_tracking, dispatch_uid="notifications.handle_tracking")

@@ -122,6 +122,9 @@ class EmailDelivery(UUIDModel):
     text_body = models.TextField()
     html_body = models.TextField()
     headers = models.JSONField(default=dict, blank=True)
+    # Mail to an address that must not stay with us (the goodbye of an erased account): the row is
+    # deleted once the message is sent or refused for good.
+    erase_after_send = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

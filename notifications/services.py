@@ -328,12 +328,15 @@ def notify(
     return notification
 
 
-def send_transactional_email(*, to: str, template: str, context: dict[str, Any]) -> EmailDelivery:
+def send_transactional_email(
+    *, to: str, template: str, context: dict[str, Any], erase_after_send: bool = False
+) -> EmailDelivery:
     """Render ``templates/emails/<template>.{subject.txt,txt,html}`` and send it after commit.
 
     Transactional mail (verification, reset, invitations) ignores preferences and is sent even to
     a suppressed address: the person just asked for it, and SES's own suppression list still
-    protects the sender reputation. It carries no List-Unsubscribe header.
+    protects the sender reputation. It carries no List-Unsubscribe header. ``erase_after_send``:
+    the outbox row is deleted once the message is sent (or refused for good).
     """
     full_context = {**_base_context(), **context}
     subject, text, html = _render([template], full_context)
@@ -346,6 +349,7 @@ def send_transactional_email(*, to: str, template: str, context: dict[str, Any])
             subject=subject,
             text_body=text,
             html_body=html,
+            erase_after_send=erase_after_send,
         )
         _queue(delivery)
     return delivery
@@ -471,6 +475,9 @@ def email_delivery_send(*, delivery_id: str) -> str:
 def _finish(delivery_id: str, **fields: Any) -> None:
     if "last_error" in fields:
         fields["last_error"] = fields["last_error"][:2000]
+    done = fields.get("status") in (EmailDelivery.Status.SENT, EmailDelivery.Status.SKIPPED)
+    if done and EmailDelivery.objects.filter(pk=delivery_id, erase_after_send=True).delete()[0]:
+        return
     EmailDelivery.objects.filter(pk=delivery_id).update(**fields)
 
 

@@ -17,8 +17,8 @@ class ProjectsConfig(AppConfig):
         from . import gdpr
         from .models import File
 
-        register_exporter("projects", gdpr.export_projects)
-        register_eraser("projects", gdpr.erase_projects)
+        register_exporter("projects", gdpr.export_user)
+        register_eraser("projects", gdpr.erase_user)
         register_usage("projects", gdpr.usage_projects)
         register_usage("storage_bytes", gdpr.usage_storage_bytes)
         post_delete.connect(_delete_stored_object, sender=File, dispatch_uid="projects.file.delete_object")

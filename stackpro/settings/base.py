@@ -411,6 +411,10 @@ ACCOUNTS_VERIFY_EMAIL_TOKEN_SECONDS = env.int("ACCOUNTS_VERIFY_EMAIL_TOKEN_SECON
 ACCOUNTS_PASSWORD_RESET_TOKEN_SECONDS = env.int("ACCOUNTS_PASSWORD_RESET_TOKEN_SECONDS", default=3600)
 # register, resend and reset answer no sooner than this, whichever path they took (no timing oracle).
 ACCOUNTS_MIN_RESPONSE_SECONDS = env.float("ACCOUNTS_MIN_RESPONSE_SECONDS", default=0.25)
+# Key of the HMAC that the account_deleted event keeps of an erased address (docs/security.md
+# "Erasure"); empty: derived from SECRET_KEY (salted_hmac with a purpose string). Set it to keep
+# erased-address look-ups working across a SECRET_KEY rotation.
+ACCOUNTS_ERASURE_HMAC_KEY = env("ACCOUNTS_ERASURE_HMAC_KEY", default="")
 THROTTLE_LOGIN = env("THROTTLE_LOGIN", default="10/5m")  # per target email
 THROTTLE_LOGIN_IP = env("THROTTLE_LOGIN_IP", default="30/5m")
 THROTTLE_REGISTER = env("THROTTLE_REGISTER", default="3/h")

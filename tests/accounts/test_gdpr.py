@@ -3,6 +3,7 @@
 import hashlib
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -10,9 +11,12 @@ from django.db import transaction
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts import services
+from accounts.gdpr import erased_email_digest
 from accounts.models import AuthEvent, User
+from console.models import TaskFailure
 from core import registry
 from core.testing import assert_api_error
+from notifications.models import EmailDelivery
 from notifications.services import notify
 from tests.conftest import client_for
 from tests.security.route_matrix import covers_route
@@ -87,16 +91,21 @@ def test_delete_me_erases_through_every_eraser(call, api_client, user, other_use
     assert other_user.notifications.count() == 1
     # tokens: the refresh token is blacklisted, the access token no longer authenticates
     assert_api_error(api_client.post(REFRESH, {"refresh": session["refresh"]}, format="json"), 401, "token_not_valid")
-    assert OutstandingToken.objects.filter(user__isnull=True, blacklistedtoken__isnull=False).exists()
+    assert not OutstandingToken.objects.filter(user_id=user_id).exists()  # each token names the user id
+    assert not OutstandingToken.objects.filter(user__isnull=True).exists()
     assert client.get(ME).status_code == 401
     # the log keeps only an anonymous deletion record
     assert not AuthEvent.objects.filter(email=email).exists()
     event = AuthEvent.objects.get(type="account_deleted")
     assert event.user is None and event.email == ""
-    assert event.data["user_id"] == str(user_id)
-    assert event.data["email_sha256"] == hashlib.sha256(email.encode()).hexdigest()
+    # no id and no plain hash of the address: a keyed HMAC (an unsalted sha256 of a guessable
+    # address is reversed by hashing a list of addresses)
+    assert "user_id" not in event.data and str(user_id) not in str(event.data)
+    assert hashlib.sha256(email.encode()).hexdigest() not in str(event.data)
+    assert event.data["email_hmac"] == erased_email_digest(email) == erased_email_digest(email.upper())
     assert {"accounts", "test_app"} <= set(event.data["erasers"]) and event.data["by"] == "self"
     assert [m.to for m in mail.outbox] == [[email]] and "deleted" in mail.outbox[0].subject
+    assert not EmailDelivery.objects.filter(to_email=email).exists()  # the goodbye's row went once sent
 
 
 def test_delete_me_with_wrong_password_keeps_everything(call, auth_client, user, test_app):
@@ -135,5 +144,45 @@ def test_erasure_runs_every_registered_eraser(user, monkeypatch):
 
 
 def test_accounts_registers_its_own_parts():
-    assert {"profile", "auth_events"} <= set(registry.exporters())
+    assert {"profile", "auth_events", "sessions"} <= set(registry.exporters())
     assert "accounts" in registry.erasers()
+
+
+def test_every_app_registers_an_exporter_and_an_eraser_from_its_gdpr_module():
+    """One place per app (``<app>/gdpr.py``), one name for the functions (``export_*``/``erase_user``)."""
+    apps = ("core", "accounts", "notifications", "billing", "projects", "assistant", "console")
+    erasers = {name: fn.__module__ for name, fn in registry.erasers().items()}
+    assert erasers == {app: f"{app}.gdpr" for app in apps}
+    assert all(fn.__name__ == "erase_user" for fn in registry.erasers().values())
+    # console only redacts operations records (nothing of the user's to export); every other app exports
+    assert {fn.__module__ for fn in registry.exporters().values()} == set(erasers.values()) - {"console.gdpr"}
+
+
+def test_task_failures_keep_the_failure_not_the_person(user):
+    failure = TaskFailure.objects.create(
+        task="notifications.send",
+        error=f"recipient refused: {user.email.upper()}",
+        traceback=f"... user {user.pk.hex} ...",
+        context={"args": [str(user.pk)], "kwargs": {}},
+    )
+    other = TaskFailure.objects.create(task="x", error="timeout", context={"args": ["someone-else"]})
+    services.user_erase(user)
+    failure.refresh_from_db()
+    assert failure.error == "recipient refused: [erased]" and failure.context == {"args": ["[erased]"], "kwargs": {}}
+    assert user.pk.hex not in failure.traceback
+    other.refresh_from_db()
+    assert other.context == {"args": ["someone-else"]}
+
+
+def test_erasing_a_staff_account_ends_its_admin_sessions(client):
+    staff = User.objects.create_user("staffer@example.com", "pw-0123456789", is_staff=True)
+    client.force_login(staff)
+    assert any(s.get_decoded().get("_auth_user_id") == str(staff.pk) for s in Session.objects.all())
+    services.user_erase(staff)
+    assert not any(s.get_decoded().get("_auth_user_id") == str(staff.pk) for s in Session.objects.all())
+
+
+def test_the_erased_address_hmac_is_keyed(settings):
+    first = erased_email_digest("someone@example.com")
+    settings.ACCOUNTS_ERASURE_HMAC_KEY = "another-key-0123456789"
+    assert erased_email_digest("someone@example.com") != first

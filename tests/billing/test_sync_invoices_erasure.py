@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime
 
 import pytest
+import stripe
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
-from djstripe.models import Customer, Subscription
+from django.utils import timezone
+from djstripe.models import Customer, Event, Invoice, PaymentMethod, Subscription, WebhookEventTrigger
 
-from billing import services
+from billing import services, stripe_client
 from billing.errors import PaymentProviderError
 from billing.jobs import sync_stripe
 from billing.models import StripeErasure
 from billing.selectors import entitlements_for_user
 from core import registry
 from core.testing import assert_api_error
-from tests.factories import UserFactory
+from tests.conftest import client_for
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
@@ -149,11 +153,6 @@ def test_billing_summary_for_user_is_a_selector_for_the_staff_console(user, subs
 # Invoices
 # ------------------------------------------------------------------------------------------------
 def _mirror_invoices(fake_stripe, sub, count):
-    import stripe
-    from djstripe.models import Invoice
-
-    from billing import stripe_client
-
     for i in range(count):
         inv = fake_stripe.add_invoice(customer=sub["customer"], subscription=sub["id"], created=1_750_000_000 + i)
         Invoice.sync_from_stripe_data(stripe.Invoice.retrieve(inv["id"], api_key=stripe_client.api_key()))
@@ -209,17 +208,37 @@ def _erase(user) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_erasure_cancels_subscription_and_detaches_payment_methods_after_commit(fake_stripe, subscribe):
-    user = UserFactory()
+def test_erasure_deletes_the_customer_at_stripe_after_commit_and_redacts_the_mirror(fake_stripe, subscribe):
+    user = UserFactory(name="Rosalind Redact")
     sub = subscribe(user, "pro")
-    pm = fake_stripe.add_payment_method(customer=sub["customer"])
-    invoice = fake_stripe.add_invoice(customer=sub["customer"], subscription=sub["id"])
+    customer_id = sub["customer"]
+    remote = fake_stripe.objects["customers"][customer_id]
+    remote.update(name=user.name, address={"line1": "1 Redact Row", "city": "Erasmus"}, phone="+1 555 0100")
+    services.customer_resync(customer_id=customer_id)
+    pm = fake_stripe.add_payment_method(customer=customer_id)
+    pm["billing_details"] = {"name": user.name, "email": user.email, "address": {"line1": "1 Redact Row"}}
+    PaymentMethod.sync_from_stripe_data(stripe.PaymentMethod.retrieve(pm["id"], api_key=stripe_client.api_key()))
+    invoice = fake_stripe.add_invoice(customer=customer_id, subscription=sub["id"])
+    invoice.update(customer_email=user.email, customer_name=user.name, customer_address={"line1": "1 Redact Row"})
+    Invoice.sync_from_stripe_data(stripe.Invoice.retrieve(invoice["id"], api_key=stripe_client.api_key()))
     _erase(user)
-    assert fake_stripe.objects["subscriptions"][sub["id"]]["status"] == "canceled"
-    assert fake_stripe.objects["payment_methods"][pm["id"]]["customer"] is None
-    assert invoice["id"] in fake_stripe.objects["invoices"]  # invoices stay in Stripe
-    assert StripeErasure.objects.get(customer_id=sub["customer"]).completed_at is not None
+    assert customer_id not in fake_stripe.objects["customers"]  # deleted at Stripe…
+    assert fake_stripe.objects["subscriptions"][sub["id"]]["status"] == "canceled"  # …which ends the plan
+    assert invoice["id"] in fake_stripe.objects["invoices"]  # invoices stay in Stripe (tax records)
+    assert StripeErasure.objects.get(customer_id=customer_id).completed_at is not None
     assert all(r["headers"].get("Idempotency-Key") for r in fake_stripe.calls("POST") + fake_stripe.calls("DELETE"))
+    # our mirror keeps ids, amounts and dates, but no name, email, address, phone or billing details
+    rows = [
+        Customer.objects.get(id=customer_id),
+        PaymentMethod.objects.get(id=pm["id"]),
+        Invoice.objects.get(id=invoice["id"]),
+    ]
+    for row in rows:
+        text = json.dumps(row.stripe_data) + json.dumps(row.metadata)
+        assert user.email not in text and user.name not in text and "Redact Row" not in text and "555" not in text
+        assert str(user.pk) not in text
+    assert rows[0].email == "" and rows[0].subscriber_id is None and rows[0].date_purged is not None
+    assert rows[2].stripe_data["amount_paid"] == 1500
 
 
 @pytest.mark.django_db(transaction=True)
@@ -242,9 +261,49 @@ def test_erasure_failing_at_stripe_is_retried_by_the_job(fake_stripe, subscribe)
     _erase(user)
     erasure = StripeErasure.objects.get(customer_id=sub["customer"])
     assert erasure.completed_at is None and erasure.attempts == 1 and erasure.last_error
+    assert sub["customer"] in fake_stripe.objects["customers"]
+    assert Customer.objects.get(id=sub["customer"]).email == ""  # the mirror is redacted anyway
     sync_stripe()
     assert StripeErasure.objects.get(pk=erasure.pk).completed_at is not None
+    assert sub["customer"] not in fake_stripe.objects["customers"]
     assert fake_stripe.objects["subscriptions"][sub["id"]]["status"] == "canceled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_delete_me_with_stripe_down_erases_locally_and_the_job_deletes_the_customer_later(fake_stripe, subscribe):
+    """Stripe unreachable during ``DELETE me/``: the erasure is not refused (the person's data here
+    goes now, the Stripe side is an outbox retried by the job), and nothing is half-written."""
+    user = UserFactory()
+    sub = subscribe(user, "pro")
+    fake_stripe.fail_next(503)
+    response = client_for(user).delete("/api/v1/auth/me/", {"password": DEFAULT_PASSWORD}, format="json")
+    assert response.status_code == 204
+    assert not type(user).objects.filter(pk=user.pk).exists()
+    erasure = StripeErasure.objects.get(customer_id=sub["customer"])
+    assert erasure.completed_at is None and erasure.attempts == 1
+    assert Customer.objects.get(id=sub["customer"]).email == "" and str(user.pk) not in str(
+        Subscription.objects.get(id=sub["id"]).stripe_data
+    )
+    sync_stripe()
+    assert StripeErasure.objects.get(pk=erasure.pk).completed_at is not None
+    assert sub["customer"] not in fake_stripe.objects["customers"]
+
+
+def test_events_stripe_sends_about_an_erased_customer_are_forgotten_by_the_job(user, webhook, fake_stripe, subscribe):
+    sub = subscribe(user, "pro")
+    remote = dict(fake_stripe.objects["customers"][sub["customer"]], name="Late Event Person")
+    with transaction.atomic():
+        registry.erasers()["billing"](user)
+    StripeErasure.objects.filter(customer_id=sub["customer"]).update(completed_at=timezone.now())
+    # Stripe's customer.deleted carries the whole customer as it was; dj-stripe stores and mirrors it
+    assert webhook.send("customer.deleted", {**remote, "deleted": True}).status_code == 200
+    assert WebhookEventTrigger.objects.filter(body__contains="Late Event Person").exists()
+    sync_stripe()
+    assert not WebhookEventTrigger.objects.filter(body__contains=sub["customer"]).exists()
+    assert not Event.objects.filter(
+        id__in=[e.id for e in Event.objects.all() if sub["customer"] in json.dumps(e.stripe_data)]
+    )
+    assert "Late Event Person" not in json.dumps(Customer.objects.get(id=sub["customer"]).stripe_data)
 
 
 def test_export_has_subscription_and_invoices(user, fake_stripe, subscribe):
@@ -254,8 +313,6 @@ def test_export_has_subscription_and_invoices(user, fake_stripe, subscribe):
     assert data["subscription"]["plan"]["code"] == "pro"
     assert data["subscription"]["subscription_id"] == sub["id"]
     assert len(data["invoices"]) == 2 and data["invoices"][0]["currency"] == "usd"
-    import json
-
     json.dumps(data)  # JSON-serialisable
 
 

@@ -9,6 +9,7 @@ from django.core import mail
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.gdpr import erased_email_digest
 from accounts.models import AuthEvent, User
 from core import registry as core_registry
 from tests.console import stripe_data
@@ -148,8 +149,11 @@ def test_erase_asks_for_confirmation_first(root_client, superuser) -> None:
     done = root_client.post(url, {"confirm_email": "GONE@example.com "}, follow=True)
     assert "Erase account — gone@example.com: erased." in _messages(done)
     assert not User.objects.filter(pk=user.pk).exists()
-    deleted = AuthEvent.objects.get(type="account_deleted", data__user_id=str(user.pk))
+    deleted = AuthEvent.objects.get(type="account_deleted", data__email_hmac=erased_email_digest("gone@example.com"))
     assert deleted.data["by"] == f"staff:{superuser.pk}"
+    # the staff audit trail keeps that it happened, not whose account it was
+    entry = LogEntry.objects.get(change_message="Console action: Erase account")
+    assert entry.user == superuser and entry.object_repr == "(erased account)" and entry.object_id is None
 
 
 def test_actions_need_post_and_a_known_action(root_client) -> None:

@@ -399,6 +399,15 @@ class FakeStripe:
                 if resource == "subscriptions":
                     obj.update(status="canceled", canceled_at=int(time.time()), ended_at=int(time.time()))
                     return 200, obj
+                if resource == "customers":
+                    # As Stripe does: live subscriptions end now, cards are detached; invoices stay.
+                    now = int(time.time())
+                    for sub in self.objects["subscriptions"].values():
+                        if sub["customer"] == tail[0] and sub["status"] not in ("canceled", "incomplete_expired"):
+                            sub.update(status="canceled", canceled_at=now, ended_at=now)
+                    for method in self.objects["payment_methods"].values():
+                        if method["customer"] == tail[0]:
+                            method["customer"] = None
                 del store[tail[0]]
                 return 200, {"id": tail[0], "object": _OBJECT.get(resource, resource), "deleted": True}
         elif len(tail) == 2:

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 
 from core.registry import erasers, exporters, usage_providers
 from core.testing import assert_api_error
@@ -155,9 +156,25 @@ def test_activity_list_query_count(world, django_assert_num_queries):
 
 
 def test_gdpr_export_lists_projects_with_file_metadata(world):
-    export = exporters()["projects"](world.editor)
+    export = exporters()["projects"](world.editor)["projects"]
     assert [(p["name"], p["role"]) for p in export] == [("Apollo", "editor")]
     assert export[0]["files"][0]["name"] == world.file.name and "key" not in export[0]["files"][0]
+
+
+def test_gdpr_erasure_takes_the_person_out_of_other_projects_activity(world):
+    """Activity of a project the erased person did not own keeps what happened, not who: the
+    invited address and the member's id become null, the actor link is cut."""
+    client = world.client("owner")
+    assert client.delete(world.url(f"members/{world.editor_membership.pk}/")).status_code == 204
+    assert client.delete(world.url(f"invitations/{world.invitation.pk}/")).status_code == 204
+    invited = client.post(world.url("members/"), {"email": world.outsider.email, "role": "viewer"}, format="json")
+    assert invited.status_code == 201, invited.json()
+    with transaction.atomic():
+        erasers()["projects"](world.outsider)
+        erasers()["projects"](world.editor)
+    data = [a.data for a in Activity.objects.filter(project=world.project)]
+    assert not any(world.outsider.email in str(d) or str(world.editor.pk) in str(d) for d in data)
+    assert {"email": None, "role": "viewer"}.items() <= next(d for d in data if "invitation_id" in d).items()
 
 
 def test_gdpr_erasure_deletes_owned_projects_and_objects(world, django_capture_on_commit_callbacks):
