@@ -438,8 +438,11 @@ NOTIFICATIONS_DIGEST_MAX_ITEMS = env.int("NOTIFICATIONS_DIGEST_MAX_ITEMS", defau
 NOTIFICATIONS_SEND_CLAIM_TIMEOUT = env.int("NOTIFICATIONS_SEND_CLAIM_TIMEOUT", default=600)
 # SNS signing certificates are fetched only from URLs matching this (a system check keeps it Amazon's).
 NOTIFICATIONS_SNS_CERT_URL_REGEX = r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[^?#]+\.pem$"
-# SNS topics whose SES events are accepted (empty: any topic whose signature verifies).
+# SNS topics whose SES events are accepted (empty: any topic whose signature verifies; production
+# refuses that in `check --deploy`, notifications/checks.py).
 NOTIFICATIONS_SES_TOPIC_ARNS = env.list("NOTIFICATIONS_SES_TOPIC_ARNS", default=[])
+# SNS messages whose signed Timestamp is further than this from now are refused (replays).
+NOTIFICATIONS_SNS_MAX_AGE_SECONDS = env.int("NOTIFICATIONS_SNS_MAX_AGE_SECONDS", default=3600)
 if env("AWS_SES_ENDPOINT_URL", default=""):  # a moto server locally / in tests
     ANYMAIL["AMAZON_SES_CLIENT_PARAMS"]["endpoint_url"] = env("AWS_SES_ENDPOINT_URL")
 if env("AWS_SES_CONFIGURATION_SET", default=""):  # the set whose event destination is the SNS topic
