@@ -483,8 +483,11 @@ AWS_S3_CLIENT_CONFIG = _BotoConfig(
 MIDDLEWARE = [*MIDDLEWARE, "core.idempotency.IdempotencyMiddleware"]
 IDEMPOTENCY_METHODS = ["POST"]
 IDEMPOTENCY_PATH_PREFIXES = ["/api/"]
-IDEMPOTENCY_EXCLUDED_PATHS: list[str] = []  # regexes of paths the middleware leaves alone
-IDEMPOTENCY_SCOPE_RESOLVER = "core.idempotency.jwt_user_scope"
+# Regexes of paths the middleware leaves alone: the auth routes answer with tokens (a replay would
+# hand out a rotated-out pair) and must run every time.
+IDEMPOTENCY_EXCLUDED_PATHS = [r"^/api/v1/auth/"]
+# request -> "user:<id>" or None: our JWT authentication (active user, revocation), docs/reliability.md.
+IDEMPOTENCY_SCOPE_RESOLVER = "accounts.authentication.idempotency_scope"
 IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
 IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=2.0)
 IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
