@@ -14,7 +14,7 @@ class BillingConfig(AppConfig):
 
         from core import registry
 
-        from . import stripe_client, webhooks  # noqa: F401  (connects the webhook reactions)
+        from . import checks, stripe_client, webhooks  # noqa: F401  (registers checks, connects the webhook reactions)
         from .services import billing_erase_user, billing_export_user
 
         stripe_client.configure()
