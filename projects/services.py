@@ -22,8 +22,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import normalize_email
+from accounts.throttles import email_key
 from billing.selectors import entitlements_for_user
 from core.errors import InvalidInput, NotFound, PlanLimitExceeded
+from core.throttling import hit, parse_rate
 from notifications.services import notify, send_transactional_email
 
 from . import storage
@@ -34,6 +36,7 @@ from .errors import (
     InvitationEmailMismatch,
     InvitationExpired,
     InvitationInvalid,
+    InvitationLimitReached,
     InvitationNotPending,
     OwnerRoleFixed,
     ProjectArchived,
@@ -201,11 +204,26 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _count_invitation(*, actor: Any, email: str) -> None:
+    """Count one invitation email against the inviter and the recipient address (shared cache,
+    atomic: ``core.throttling.hit``); ``InvitationLimitReached`` (429) past either. Every sent
+    invitation counts, revoked or not, so invite → revoke loops cannot mail without end, and the
+    address's limit holds whoever invites it (owners of many projects, many accounts)."""
+    for key, rate in (
+        (f"projects:invite:from:{actor.pk}", settings.PROJECTS_INVITE_RATE_PER_INVITER),
+        (f"projects:invite:to:{email_key(email)}", settings.PROJECTS_INVITE_RATE_PER_RECIPIENT),
+    ):
+        allowed, retry_after = hit(key, *parse_rate(rate))
+        if not allowed:
+            raise InvitationLimitReached(retry_after=retry_after)
+
+
 @transaction.atomic
 def member_invite(*, project: Project, actor: Any, email: str, role: str) -> Invitation:
     """Invite ``email`` as editor or viewer: an email with a single-use token always, and an in-app
     notification when the address has an account. A pending invitation to the same address is
-    replaced. Pending invitations count towards the plan's members per project."""
+    replaced. Pending invitations count towards the plan's members per project; every invitation
+    sent counts towards the inviter's and the address's limits (``_count_invitation``)."""
     if role not in INVITABLE_ROLES:
         raise InvalidInput("Invalid role.", fields={"role": ["Must be editor or viewer."]}, code="validation_error")
     email = normalize_email(email)
@@ -218,6 +236,7 @@ def member_invite(*, project: Project, actor: Any, email: str, role: str) -> Inv
     pending = Invitation.objects.filter(invitation_pending_q(), project=locked).count()
     if members + pending >= entitlements.max_members_per_project:
         raise PlanLimitExceeded("members_per_project", max=entitlements.max_members_per_project)
+    _count_invitation(actor=actor, email=email)
     token = secrets.token_urlsafe(32)
     ttl = timedelta(hours=int(getattr(settings, "PROJECTS_INVITATION_TTL_HOURS", 168)))
     invitation = Invitation(

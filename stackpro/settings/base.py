@@ -460,6 +460,10 @@ PROJECTS_MULTIPART_MAX_BYTES = env.int("PROJECTS_MULTIPART_MAX_BYTES", default=4
 # Pending direct uploads older than this are deleted by projects.jobs.cleanup_stale_uploads.
 PROJECTS_STALE_UPLOAD_AGE_SECONDS = env.int("PROJECTS_STALE_UPLOAD_AGE_SECONDS", default=6 * 3600)
 PROJECTS_INVITATION_TTL_HOURS = env.int("PROJECTS_INVITATION_TTL_HOURS", default=168)
+# Invitation emails per inviter and per recipient address ("count/period", shared-cache counters;
+# revoked invitations count): invitations cannot be a free mailer for phishing.
+PROJECTS_INVITE_RATE_PER_INVITER = env("PROJECTS_INVITE_RATE_PER_INVITER", default="50/d")
+PROJECTS_INVITE_RATE_PER_RECIPIENT = env("PROJECTS_INVITE_RATE_PER_RECIPIENT", default="5/d")
 # S3 down fails fast (503 storage_unavailable, docs/reliability.md) instead of botocore's defaults
 # (60 s connect and read timeouts, up to 5 attempts). django-storages uses this Config as it is, so
 # it carries the signature version and addressing style too.
