@@ -4,13 +4,20 @@ start → delete → POST that stored bytes no row counted."""
 
 from __future__ import annotations
 
+import importlib
 import re
+from datetime import timedelta
 
 import pytest
+import requests
+import time_machine
 from django.core import mail
+from django.utils import timezone
 
+from billing.models import Plan
 from core.testing import assert_api_error
-from projects.models import Invitation
+from projects.jobs import cleanup_stale_uploads
+from projects.models import Invitation, UploadTombstone
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
@@ -95,3 +102,49 @@ def test_names_in_invitation_emails_cannot_render_as_links(
                 assert name not in ours, (name, part)
             assert not LINKISH.search(re.sub(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", "", ours)), ours
         assert "evil" in message.subject or "bank" in message.subject  # the name is still shown, defanged
+
+
+# -- direct uploads: start → delete → POST --------------------------------------------------------
+def start_upload(client, project):
+    return client.post(
+        f"/api/v1/projects/{project.pk}/files/uploads/",
+        {"name": "x.bin", "size": 400, "content_type": "application/octet-stream"},
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("delete", ["file", "project"])
+def test_start_delete_post_loop_cannot_store_unbounded_bytes(delete, user, s3, django_capture_on_commit_callbacks):
+    free = importlib.import_module("billing.migrations.0001_initial").PLANS[0]  # the catalogue's Free plan
+    assert free["code"] == "free"
+    Plan.objects.update_or_create(code="free", defaults={**free, "max_file_size_bytes": 400, "max_storage_bytes": 1000})
+    client = client_for(user)
+    refused = None
+    for _ in range(8):
+        project = ProjectFactory(owner=user)
+        started = start_upload(client, project)
+        if started.status_code != 201:
+            refused = started
+            break
+        upload = started.json()["upload"]
+        target = f"/api/v1/projects/{project.pk}/" + (
+            f"files/{started.json()['file']['id']}/" if delete == "file" else ""
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.delete(target).status_code == 204
+        # The signed form still works at S3 (it cannot be revoked)...
+        posted = requests.post(upload["url"], data=upload["fields"], files={"file": ("x.bin", b"x" * 400)}, timeout=10)
+        assert posted.status_code == 204, posted.text
+    # ...but the bytes it may still store count against the owner's storage until it expires.
+    stored = sum(o["Size"] for o in s3.client.list_objects_v2(Bucket=s3.name).get("Contents", []))
+    assert refused is not None, f"{stored} bytes stored past a 1000-byte quota"
+    assert_api_error(refused, 402, "plan_limit_exceeded")
+    assert stored <= 1000
+
+    # Once the forms have expired (plus the grace for uploads under way), the hourly job deletes what
+    # they stored, and the quota is free again.
+    with time_machine.travel(timezone.now() + timedelta(seconds=900 + 300 + 1), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            cleanup_stale_uploads()
+        assert s3.keys() == [] and not UploadTombstone.objects.exists()
+        assert start_upload(client_for(user), ProjectFactory(owner=user)).status_code == 201  # a fresh token
