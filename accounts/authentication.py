@@ -69,6 +69,18 @@ class JWTAuthentication(authentication.JWTAuthentication):
         return user
 
 
+def idempotency_scope(request: Any) -> str | None:
+    """``user:<id>`` for a request this authentication accepts now, else None (``core.idempotency``'s
+    ``IDEMPOTENCY_SCOPE_RESOLVER``). The same checks as the view's: signature and expiry, an existing
+    active user and, with ``CHECK_REVOKE_TOKEN``, a token issued after the last password change — so a
+    stored answer is never replayed to a token that the view itself would refuse."""
+    try:
+        authenticated = JWTAuthentication().authenticate(request)
+    except (AuthenticationFailed, InvalidToken, TokenError):
+        return None  # the view answers 401
+    return f"user:{authenticated[0].pk}" if authenticated else None
+
+
 class JWTScheme(SimpleJWTScheme):
     """The OpenAPI security scheme of ``JWTAuthentication`` (drf-spectacular matches exact classes)."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import ApiError, Conflict, InvalidInput
+from core.errors import ApiError, Conflict, InvalidInput, PermissionDenied
 
 
 class InvalidCredentials(ApiError):
@@ -52,3 +52,10 @@ class WrongPassword(InvalidInput):
 class EmailTaken(Conflict):
     code = "email_taken"
     message = "Another account already uses this email address."
+
+
+class EmailNotVerified(PermissionDenied):
+    """A feature that spends money or mails third parties was asked for by an unverified account."""
+
+    code = "email_not_verified"
+    message = "Verify your email address to use this feature."

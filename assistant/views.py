@@ -9,9 +9,11 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.permissions import VerifiedEmail
 from core.schema import ErrorSerializer
 
 from . import selectors, services
@@ -33,6 +35,7 @@ ERROR = OpenApiResponse(response=ErrorSerializer)
 
 class ConversationListCreateView(GenericAPIView):
     serializer_class = ConversationSerializer
+    permission_classes = [IsAuthenticated, VerifiedEmail]
     queryset = Conversation.objects.none()  # schema only: every read goes through a selector
 
     @extend_schema(
@@ -91,6 +94,7 @@ class ConversationDetailView(GenericAPIView):
 
 class MessageListCreateView(GenericAPIView):
     serializer_class = MessageSerializer
+    permission_classes = [IsAuthenticated, VerifiedEmail]  # a send spends Anthropic tokens
     queryset = Message.objects.none()
 
     @extend_schema(responses={200: MessageSerializer(many=True)})

@@ -14,7 +14,12 @@ class BillingConfig(AppConfig):
 
         from core import registry
 
-        from . import gdpr, stripe_client, webhooks  # noqa: F401  (webhooks connects the reactions)
+        from . import (  # noqa: F401  (registers checks, connects the webhook reactions)
+            checks,
+            gdpr,
+            stripe_client,
+            webhooks,
+        )
 
         stripe_client.configure()
 

@@ -1,6 +1,8 @@
 """Reads of billing state. ``entitlements_for_user`` is the one answer to "what may this user do now".
 
-The plan comes from the user's dj-stripe Subscription (through their Customer): ``active`` or
+The plan comes from the user's dj-stripe Subscription (through their Customer) of the configured
+Stripe mode only (``livemode == STRIPE_LIVE_MODE``: a subscription bought with a test card never
+entitles anything in live mode, nor a live one in a test deployment): ``active`` or
 ``trialing`` gives the plan of its price; ``past_due`` keeps it for ``BILLING_PAST_DUE_GRACE_DAYS``
 after the unpaid period started; anything else is Free. Two queries (subscriptions, plans) and the
 answer is memoised on the user object for the rest of the request.
@@ -101,7 +103,9 @@ class CurrentBilling:
 
 def _subscriptions_for_user(user: Any) -> list[Subscription]:
     return list(
-        Subscription.objects.filter(customer__subscriber_id=user.pk, customer__date_purged__isnull=True)
+        Subscription.objects.filter(
+            customer__subscriber_id=user.pk, customer__date_purged__isnull=True, livemode=settings.STRIPE_LIVE_MODE
+        )
         .only("djstripe_id", "id", "stripe_data", "created", "customer_id")
         .order_by("-created", "-djstripe_id")[:20]
     )

@@ -6,11 +6,12 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import VerifiedEmail
 from core.schema import ErrorSerializer
 
 from . import selectors, services
@@ -50,6 +51,8 @@ class SubscriptionView(APIView):
 
 class CheckoutView(APIView):
     """Start a Stripe Checkout Session for a subscription to a paid plan."""
+
+    permission_classes = [IsAuthenticated, VerifiedEmail]  # Stripe mails receipts to the address
 
     @extend_schema(
         request=CheckoutInputSerializer,

@@ -69,6 +69,7 @@ def database_config(
                 "write_timeout": write_timeout,
             }
         )
+        _tls_options(config["OPTIONS"], driver)
         config["CONN_MAX_AGE"] = conn_max_age
         config["CONN_HEALTH_CHECKS"] = True
         config["ENGINE"] = MYSQL_ENGINE
@@ -78,3 +79,25 @@ def database_config(
     else:
         config["CONN_MAX_AGE"] = 0
     return config
+
+
+def _tls_options(options: dict[str, Any], driver: str) -> None:
+    """``?ssl_ca=<file>&ssl_verify_identity=true`` in DATABASE_URL, in the words of the driver in use:
+    PyMySQL takes ``ssl_ca``/``ssl_verify_identity`` (and reads any non-empty string as true, so the
+    flag is made a real bool here), mysqlclient takes ``ssl={"ca": ...}`` and an ``ssl_mode``."""
+    ca = options.pop("ssl_ca", None)
+    verify_identity = str(options.pop("ssl_verify_identity", "")).lower() == "true"
+    if not ca:
+        return
+    if driver == "mysqlclient":
+        options["ssl"] = {"ca": ca}
+        options["ssl_mode"] = "VERIFY_IDENTITY" if verify_identity else "VERIFY_CA"
+    else:
+        options.update(ssl_ca=ca, ssl_verify_cert=True, ssl_verify_identity=verify_identity)
+
+
+def tls_settings(config: dict[str, Any]) -> tuple[str | None, bool]:
+    """(CA bundle path, whether the server's name is checked) of a DATABASES entry, whichever driver."""
+    options = config.get("OPTIONS", {})
+    ca = options.get("ssl_ca") or (options.get("ssl") or {}).get("ca")
+    return ca, options.get("ssl_verify_identity") is True or options.get("ssl_mode") == "VERIFY_IDENTITY"

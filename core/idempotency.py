@@ -1,11 +1,13 @@
 """Safe retries: a POST sent with an ``Idempotency-Key`` header runs once; repeats get the first answer.
 
 Contract (docs/reliability.md):
-- Keys are per user: the scope is the user id from a valid Bearer access token, resolved here by
-  simplejwt's signature check (DRF authenticates inside the view, after every middleware). A request
-  without a valid token is passed through untouched: anonymous POSTs (register, login, password
-  reset) are not made idempotent, because their answers (tokens) must never be handed to a second
-  caller. A malformed key is always a 400 ``invalid_idempotency_key``.
+- Keys are per user: the scope comes from the callable named by ``IDEMPOTENCY_SCOPE_RESOLVER``
+  (``accounts.authentication.idempotency_scope``: the API's own authentication, so a token whose user
+  is gone, inactive or revoked has no scope; ``core`` knows nothing of authentication). A request
+  without a scope is passed through untouched and the view answers it (401): anonymous POSTs
+  (register, login, password reset) are not made idempotent, because their answers (tokens) must
+  never be handed to a second caller, and ``IDEMPOTENCY_EXCLUDED_PATHS`` keeps the auth routes (token
+  refresh, logout) out even with a token. A malformed key is always a 400 ``invalid_idempotency_key``.
 - The first request claims ``(scope, sha256(key))`` through the table's unique constraint before the
   view runs, so two concurrent requests cannot both run it. The second one waits up to
   ``IDEMPOTENCY_WAIT_SECONDS`` for the first to finish, then gets the first answer, or a 409
@@ -53,25 +55,6 @@ OWNED, REPLAY, MISMATCH, IN_PROGRESS = "owned", "replay", "mismatch", "in_progre
 
 def _setting(name: str, default: Any) -> Any:
     return getattr(settings, name, default)
-
-
-def jwt_user_scope(request: HttpRequest) -> str | None:
-    """``user:<id>`` from a valid Bearer access token, or None (no token, or not a valid one)."""
-    from rest_framework_simplejwt.authentication import JWTAuthentication
-    from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-    from rest_framework_simplejwt.settings import api_settings as jwt_settings
-
-    auth = JWTAuthentication()
-    header = auth.get_header(request)  # type: ignore[arg-type]
-    raw = auth.get_raw_token(header) if header else None
-    if raw is None:
-        return None
-    try:
-        token = auth.get_validated_token(raw)
-    except (InvalidToken, TokenError):
-        return None  # the view answers 401
-    user_id = token.get(jwt_settings.USER_ID_CLAIM)
-    return f"user:{user_id}" if user_id else None
 
 
 def request_fingerprint(request: HttpRequest, body: bytes) -> str:
@@ -179,8 +162,7 @@ class IdempotencyMiddleware:
         self.methods = {m.upper() for m in _setting("IDEMPOTENCY_METHODS", ["POST"])}
         self.prefixes = tuple(_setting("IDEMPOTENCY_PATH_PREFIXES", ["/api/"]))
         self.excluded = [re.compile(p) for p in _setting("IDEMPOTENCY_EXCLUDED_PATHS", [])]
-        resolver = _setting("IDEMPOTENCY_SCOPE_RESOLVER", "core.idempotency.jwt_user_scope")
-        self.resolve_scope: Callable[[HttpRequest], str | None] = import_string(resolver)
+        self.resolve_scope: Callable[[HttpRequest], str | None] = import_string(settings.IDEMPOTENCY_SCOPE_RESOLVER)
 
     def applies_to(self, request: HttpRequest) -> bool:
         return (

@@ -46,7 +46,9 @@ DEFAULTS: dict[str, tuple[bool, bool]] = {
     Category.ASSISTANT: (True, True),
     Category.PRODUCT: (True, False),
 }
-# Categories whose channels cannot be turned off (a PUT that tries is a 400 `preference_locked`).
+# Categories whose channels cannot be turned off (a PUT that tries is a 400 `preference_locked`),
+# and whose email is sent even to a suppressed address: a bounce (real or forged) must never silence
+# the notice that an account changed hands.
 LOCKED: frozenset[str] = frozenset({Category.SECURITY})
 # The pseudo-category of unsubscribe tokens that turn the digest off.
 DIGEST = "digest"
@@ -280,7 +282,7 @@ def notify(
 
     Returns the notification, or None when the user turned the category's in-app channel off.
     Security is always both. The email is skipped when the user's address is suppressed (bounce,
-    complaint). Rendering happens now; the send happens in ``send_email_delivery_task``.
+    complaint), except for security (``LOCKED``). Rendering happens now; the send happens in ``send_email_delivery_task``.
     """
     if category not in Category.values:
         raise ValueError(f"unknown notification category {category!r}")
@@ -293,7 +295,7 @@ def notify(
             )
             notification.full_clean(exclude=["user"], validate_unique=False)
             notification.save(force_insert=True)
-        if preference.email and user.email and not address_is_suppressed(user.email):
+        if preference.email and user.email and (category in LOCKED or not address_is_suppressed(user.email)):
             context = {
                 **_base_context(),
                 "user": user,
@@ -436,7 +438,8 @@ def email_delivery_send(*, delivery_id: str) -> str:
     if not claimed:
         return "not_claimed"
     delivery = EmailDelivery.objects.get(pk=delivery_id)
-    if delivery.kind != EmailDelivery.Kind.TRANSACTIONAL and address_is_suppressed(delivery.to_email):
+    suppressible = delivery.kind != EmailDelivery.Kind.TRANSACTIONAL and delivery.category not in LOCKED
+    if suppressible and address_is_suppressed(delivery.to_email):
         _finish(delivery_id, status=EmailDelivery.Status.SKIPPED, last_error="address suppressed")
         return "skipped"
 

@@ -3,7 +3,9 @@
 https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html — the signing
 certificate is fetched only from a URL matching ``NOTIFICATIONS_SNS_CERT_URL_REGEX``
 (``https://sns.<region>.amazonaws.com/...`` in every real environment), without following redirects,
-and cached for a day.
+and cached for a day. A message whose signed ``Timestamp`` is more than
+``NOTIFICATIONS_SNS_MAX_AGE_SECONDS`` (an hour) away from now is refused, so a captured message cannot
+be replayed later.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import hashlib
 import re
 import urllib.request
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -90,12 +93,27 @@ def _certificate(url: str) -> Any:
     return certificate
 
 
+def check_timestamp(message: dict[str, Any]) -> None:
+    """Refuse a message whose ``Timestamp`` (signed) is missing or too far from now: a replay."""
+    try:
+        sent = datetime.fromisoformat(str(message.get("Timestamp", "")).replace("Z", "+00:00"))
+    except ValueError:
+        raise SnsVerificationError("missing or malformed SNS Timestamp")
+    if sent.tzinfo is None:
+        raise SnsVerificationError("SNS Timestamp without a time zone")
+    age = (timezone.now() - sent).total_seconds()
+    if abs(age) > settings.NOTIFICATIONS_SNS_MAX_AGE_SECONDS:
+        raise SnsVerificationError(f"SNS message sent {age:.0f} s ago: too old (or from the future)")
+
+
 def verify(message: dict[str, Any]) -> None:
     """Raise ``SnsVerificationError`` unless ``message`` carries a valid SNS signature from an
-    allowed topic (``NOTIFICATIONS_SES_TOPIC_ARNS``; empty allows any)."""
+    allowed topic (``NOTIFICATIONS_SES_TOPIC_ARNS``; empty allows any — production refuses to start
+    without it, ``notifications.checks``) and was sent within the last hour."""
     allowed_topics = settings.NOTIFICATIONS_SES_TOPIC_ARNS
     if allowed_topics and message.get("TopicArn") not in allowed_topics:
         raise SnsVerificationError(f"unexpected SNS topic {message.get('TopicArn')!r}")
+    check_timestamp(message)
     exceptions, _, hashes, padding = _crypto()
     hash_name = _HASH_NAMES.get(str(message.get("SignatureVersion")))
     if hash_name is None:

@@ -1,8 +1,10 @@
 """Admin of projects."""
 
+from typing import Any
+
 from django.contrib import admin
 
-from .models import Activity, File, Invitation, Membership, Project
+from .models import Activity, File, Invitation, Membership, Project, UploadTombstone
 
 
 class MembershipInline(admin.TabularInline):
@@ -59,3 +61,18 @@ class ActivityAdmin(admin.ModelAdmin):
     search_fields = ["project__name", "actor__email"]
     list_select_related = ["project", "actor"]
     raw_id_fields = ["project", "actor"]
+
+
+@admin.register(UploadTombstone)
+class UploadTombstoneAdmin(admin.ModelAdmin):
+    """Read-only: tombstones are written and purged by projects.services only."""
+
+    list_display = ["key", "size", "expires_at"]
+    list_filter = ["expires_at"]
+    search_fields = ["key"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -26,10 +26,14 @@ class ProjectsConfig(AppConfig):
 
 def _delete_stored_object(sender: Any, instance: Any, **kwargs: Any) -> None:
     """However a file row goes (its own delete, its project's, its owner's), its object is
-    deleted once the transaction commits — never before, so a rollback keeps both."""
+    deleted once the transaction commits — never before, so a rollback keeps both — and, while its
+    upload form may still be used, a tombstone keeps its bytes counted (``upload_tombstone_create``)."""
     from django.db import transaction
 
+    from .services import upload_tombstone_create
     from .tasks import storage_delete_task
+
+    upload_tombstone_create(file=instance)
 
     key = instance.key
     transaction.on_commit(lambda: storage_delete_task.delay([key]), robust=True)

@@ -1,6 +1,6 @@
 """Error codes of the projects app (see docs/projects.md)."""
 
-from core.errors import ApiError, Conflict, InvalidInput, PermissionDenied, ServiceUnavailable
+from core.errors import ApiError, Conflict, InvalidInput, PermissionDenied, RateLimited, ServiceUnavailable
 
 
 class ProjectArchived(Conflict):
@@ -74,3 +74,10 @@ class StorageUnavailable(ServiceUnavailable):
 
     code = "storage_unavailable"
     message = "File storage is temporarily unavailable. Please retry shortly."
+
+
+class InvitationLimitReached(RateLimited):
+    """Too many invitations from this inviter, or to this address, in the window (revoked ones count)."""
+
+    code = "invitation_limit_reached"
+    message = "Too many invitations were sent recently. Please wait before inviting again."

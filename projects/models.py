@@ -109,6 +109,9 @@ class File(UUIDModel, TimeStampedModel):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
+    # When the presigned POST form of a direct upload expires (null: uploaded through the API). Until
+    # then the form can store the object again, even after the row is gone (``UploadTombstone``).
+    upload_form_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -121,6 +124,22 @@ class File(UUIDModel, TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class UploadTombstone(models.Model):
+    """A deleted file whose signed upload form may still be used: S3 cannot revoke a presigned POST,
+    so until the form expires it can store the object again with no row to count it. Its bytes keep
+    counting against the owner's storage until ``services.upload_tombstones_purge`` deletes the
+    object, once the form has expired. No foreign keys: a tombstone outlives its project and its
+    owner (erasure), and names the owner only by a keyed hash (``services.owner_ref``)."""
+
+    owner_ref = models.CharField(max_length=64, db_index=True)
+    key = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class Verb(models.TextChoices):

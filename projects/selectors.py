@@ -16,11 +16,12 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from core import rawsql
 from core.errors import InvalidInput, NotFound, PermissionDenied
 
-from .models import Activity, File, FileStatus, Invitation, Membership, Project, Role
+from .models import Activity, File, FileStatus, Invitation, Membership, Project, Role, UploadTombstone
 
 PROJECT_ORDERINGS = {
     "name": ("name", "id"),
@@ -303,11 +304,18 @@ def activity_list(*, project: Project) -> QuerySet[Activity]:
     return Activity.objects.filter(project=project).select_related("actor").order_by("-created_at", "-id")
 
 
+def owner_ref(owner_id: Any) -> str:
+    """The keyed hash that names an owner on an ``UploadTombstone`` (no user id in that table)."""
+    return salted_hmac("projects.upload-tombstone", str(owner_id), algorithm="sha256").hexdigest()
+
+
 def storage_used_bytes(*, owner: Any) -> int:
-    """Bytes counted against ``owner``'s storage quota: ready files plus reserved pending uploads
-    across every project they own."""
+    """Bytes counted against ``owner``'s storage quota: ready files, reserved pending uploads across
+    every project they own, and deleted files whose upload forms may still store their objects
+    (tombstones, until purged)."""
     total = File.objects.filter(project__owner=owner).aggregate(total=Sum("size"))["total"]
-    return int(total or 0)
+    held = UploadTombstone.objects.filter(owner_ref=owner_ref(owner.pk)).aggregate(total=Sum("size"))["total"]
+    return int(total or 0) + int(held or 0)
 
 
 def project_count_for_owner(*, owner: Any) -> int:

@@ -22,8 +22,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import normalize_email
+from accounts.throttles import email_key
 from billing.selectors import entitlements_for_user
 from core.errors import InvalidInput, NotFound, PlanLimitExceeded
+from core.throttling import hit, parse_rate
 from notifications.services import notify, send_transactional_email
 
 from . import storage
@@ -34,6 +36,7 @@ from .errors import (
     InvitationEmailMismatch,
     InvitationExpired,
     InvitationInvalid,
+    InvitationLimitReached,
     InvitationNotPending,
     OwnerRoleFixed,
     ProjectArchived,
@@ -41,12 +44,14 @@ from .errors import (
     UploadSizeMismatch,
     UploadTooLarge,
 )
-from .models import Activity, File, FileStatus, Invitation, Membership, Project, Role, Verb
-from .selectors import invitation_pending_q, parse_id, project_count_for_owner, storage_used_bytes
+from .models import Activity, File, FileStatus, Invitation, Membership, Project, Role, UploadTombstone, Verb
+from .selectors import invitation_pending_q, owner_ref, parse_id, project_count_for_owner, storage_used_bytes
 
 logger = logging.getLogger(__name__)
 
 INVITABLE_ROLES = (Role.EDITOR, Role.VIEWER)
+# After its form's expiry an upload already under way may still finish: the tombstone waits this long.
+UPLOAD_GRACE_SECONDS = 300
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -201,11 +206,26 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _count_invitation(*, actor: Any, email: str) -> None:
+    """Count one invitation email against the inviter and the recipient address (shared cache,
+    atomic: ``core.throttling.hit``); ``InvitationLimitReached`` (429) past either. Every sent
+    invitation counts, revoked or not, so invite → revoke loops cannot mail without end, and the
+    address's limit holds whoever invites it (owners of many projects, many accounts)."""
+    for key, rate in (
+        (f"projects:invite:from:{actor.pk}", settings.PROJECTS_INVITE_RATE_PER_INVITER),
+        (f"projects:invite:to:{email_key(email)}", settings.PROJECTS_INVITE_RATE_PER_RECIPIENT),
+    ):
+        allowed, retry_after = hit(key, *parse_rate(rate))
+        if not allowed:
+            raise InvitationLimitReached(retry_after=retry_after)
+
+
 @transaction.atomic
 def member_invite(*, project: Project, actor: Any, email: str, role: str) -> Invitation:
     """Invite ``email`` as editor or viewer: an email with a single-use token always, and an in-app
     notification when the address has an account. A pending invitation to the same address is
-    replaced. Pending invitations count towards the plan's members per project."""
+    replaced. Pending invitations count towards the plan's members per project; every invitation
+    sent counts towards the inviter's and the address's limits (``_count_invitation``)."""
     if role not in INVITABLE_ROLES:
         raise InvalidInput("Invalid role.", fields={"role": ["Must be editor or viewer."]}, code="validation_error")
     email = normalize_email(email)
@@ -218,6 +238,7 @@ def member_invite(*, project: Project, actor: Any, email: str, role: str) -> Inv
     pending = Invitation.objects.filter(invitation_pending_q(), project=locked).count()
     if members + pending >= entitlements.max_members_per_project:
         raise PlanLimitExceeded("members_per_project", max=entitlements.max_members_per_project)
+    _count_invitation(actor=actor, email=email)
     token = secrets.token_urlsafe(32)
     ttl = timedelta(hours=int(getattr(settings, "PROJECTS_INVITATION_TTL_HOURS", 168)))
     invitation = Invitation(
@@ -372,7 +393,9 @@ def _validate_size(size: Any) -> int:
 
 
 @transaction.atomic
-def _reserve(*, project: Project, actor: Any, name: str, size: int, content_type: str) -> File:
+def _reserve(
+    *, project: Project, actor: Any, name: str, size: int, content_type: str, form_expires_at: datetime | None = None
+) -> File:
     """Create the pending file, counting its bytes against the owner's storage under a row lock so
     concurrent uploads cannot overshoot the quota."""
     # Lock first: every read below then sees the reservations committed before ours.
@@ -385,7 +408,14 @@ def _reserve(*, project: Project, actor: Any, name: str, size: int, content_type
         raise PlanLimitExceeded("file_size", max=entitlements.max_file_size_bytes)
     if storage_used_bytes(owner=locked.owner) + size > entitlements.max_storage_bytes:
         raise PlanLimitExceeded("storage", max=entitlements.max_storage_bytes)
-    file = File(project=locked, name=name, size=size, content_type=content_type, uploaded_by=actor)
+    file = File(
+        project=locked,
+        name=name,
+        size=size,
+        content_type=content_type,
+        uploaded_by=actor,
+        upload_form_expires_at=form_expires_at,
+    )
     file.key = storage.object_key(project_id=locked.pk, file_id=file.pk, name=name)
     file.full_clean()
     file.save()
@@ -407,14 +437,24 @@ def file_upload_start(*, project: Project, actor: Any, name: Any, size: Any, con
     clean_name = storage.clean_filename(name)
     clean_type = storage.clean_content_type(content_type)
     size = _validate_size(size)
-    file = _reserve(project=project, actor=actor, name=clean_name, size=size, content_type=clean_type)
+    upload_tombstones_purge(owner_id=project.owner_id)  # expired forms give their bytes back first
     expires_in = int(getattr(settings, "PROJECTS_UPLOAD_URL_EXPIRY_SECONDS", 900))
+    file = _reserve(
+        project=project,
+        actor=actor,
+        name=clean_name,
+        size=size,
+        content_type=clean_type,
+        form_expires_at=timezone.now() + timedelta(seconds=expires_in),
+    )
     try:
         post = storage.presigned_post(key=file.key, size=size, content_type=clean_type, expires_in=expires_in)
     except Exception:
+        file.upload_form_expires_at = None  # no form was handed out: nothing to hold
         file.delete()
         raise
-    return DirectUpload(file=file, post=post, expires_at=timezone.now() + timedelta(seconds=expires_in))
+    assert file.upload_form_expires_at is not None
+    return DirectUpload(file=file, post=post, expires_at=file.upload_form_expires_at)
 
 
 def _mark_ready(file: File, actor: Any) -> File:
@@ -474,6 +514,7 @@ def file_upload_multipart(*, project: Project, actor: Any, upload: Any) -> File:
     name = storage.clean_filename(upload.name)
     content_type = storage.clean_content_type(getattr(upload, "content_type", ""))
     size = _validate_size(upload.size)
+    upload_tombstones_purge(owner_id=project.owner_id)
     file = _reserve(project=project, actor=actor, name=name, size=size, content_type=content_type)
     try:
         saved = storage.save(key=file.key, content=upload)
@@ -513,3 +554,39 @@ def cleanup_stale_pending(*, older_than: timedelta) -> int:
             for file in batch:
                 file.delete()
             deleted += len(batch)
+
+
+# -- tombstones of upload forms that outlive their files ------------------------------------------
+def upload_tombstone_create(*, file: File) -> UploadTombstone | None:
+    """Called as any file row is deleted (its own delete, a discard at completion, its project's or
+    owner's deletion). While the file's direct-upload form may still be used (its expiry +
+    ``UPLOAD_GRACE_SECONDS`` for an upload under way), keep its bytes counted against the owner and its
+    object due for deletion: S3 would otherwise store the object again with no row (start → delete →
+    POST loops). Files uploaded through the API had no form and leave no tombstone."""
+    if file.upload_form_expires_at is None:
+        return None
+    expires_at = file.upload_form_expires_at + timedelta(seconds=UPLOAD_GRACE_SECONDS)
+    if expires_at <= timezone.now():
+        return None
+    owner_id = Project.objects.filter(pk=file.project_id).values_list("owner_id", flat=True).first()
+    return UploadTombstone.objects.create(
+        owner_ref=owner_ref(owner_id) if owner_id else "", key=file.key, size=file.size, expires_at=expires_at
+    )
+
+
+def upload_tombstones_purge(*, owner_id: Any = None) -> int:
+    """Delete the tombstones whose forms can no longer be used (all, or one owner's) and, after
+    commit, the objects those forms may have stored. Returns how many."""
+    from .tasks import storage_delete_task
+
+    with transaction.atomic():
+        expired = UploadTombstone.objects.select_for_update(skip_locked=True).filter(expires_at__lte=timezone.now())
+        if owner_id is not None:
+            expired = expired.filter(owner_ref=owner_ref(owner_id))
+        rows = list(expired.order_by("expires_at").values_list("pk", "key")[:1000])
+        if not rows:
+            return 0
+        UploadTombstone.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+        keys = [key for _, key in rows]
+        transaction.on_commit(lambda: storage_delete_task.delay(keys), robust=True)
+    return len(rows)

@@ -9,10 +9,12 @@ from typing import Any
 from django.http import FileResponse, HttpResponseRedirect
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import VerifiedEmail
 from core.pagination import LimitOffsetPagination
 from core.schema import error_responses
 
@@ -126,6 +128,8 @@ class ProjectTransferView(ProjectScopedView):
 
 
 class MemberListView(ProjectScopedView):
+    permission_classes = [IsAuthenticated, VerifiedEmail]  # an invitation mails any address
+
     @extend_schema(responses=MembershipSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id)

@@ -445,8 +445,11 @@ NOTIFICATIONS_DIGEST_MAX_ITEMS = env.int("NOTIFICATIONS_DIGEST_MAX_ITEMS", defau
 NOTIFICATIONS_SEND_CLAIM_TIMEOUT = env.int("NOTIFICATIONS_SEND_CLAIM_TIMEOUT", default=600)
 # SNS signing certificates are fetched only from URLs matching this (a system check keeps it Amazon's).
 NOTIFICATIONS_SNS_CERT_URL_REGEX = r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[^?#]+\.pem$"
-# SNS topics whose SES events are accepted (empty: any topic whose signature verifies).
+# SNS topics whose SES events are accepted (empty: any topic whose signature verifies; production
+# refuses that in `check --deploy`, notifications/checks.py).
 NOTIFICATIONS_SES_TOPIC_ARNS = env.list("NOTIFICATIONS_SES_TOPIC_ARNS", default=[])
+# SNS messages whose signed Timestamp is further than this from now are refused (replays).
+NOTIFICATIONS_SNS_MAX_AGE_SECONDS = env.int("NOTIFICATIONS_SNS_MAX_AGE_SECONDS", default=3600)
 if env("AWS_SES_ENDPOINT_URL", default=""):  # a moto server locally / in tests
     ANYMAIL["AMAZON_SES_CLIENT_PARAMS"]["endpoint_url"] = env("AWS_SES_ENDPOINT_URL")
 if env("AWS_SES_CONFIGURATION_SET", default=""):  # the set whose event destination is the SNS topic
@@ -464,6 +467,10 @@ PROJECTS_MULTIPART_MAX_BYTES = env.int("PROJECTS_MULTIPART_MAX_BYTES", default=4
 # Pending direct uploads older than this are deleted by projects.jobs.cleanup_stale_uploads.
 PROJECTS_STALE_UPLOAD_AGE_SECONDS = env.int("PROJECTS_STALE_UPLOAD_AGE_SECONDS", default=6 * 3600)
 PROJECTS_INVITATION_TTL_HOURS = env.int("PROJECTS_INVITATION_TTL_HOURS", default=168)
+# Invitation emails per inviter and per recipient address ("count/period", shared-cache counters;
+# revoked invitations count): invitations cannot be a free mailer for phishing.
+PROJECTS_INVITE_RATE_PER_INVITER = env("PROJECTS_INVITE_RATE_PER_INVITER", default="50/d")
+PROJECTS_INVITE_RATE_PER_RECIPIENT = env("PROJECTS_INVITE_RATE_PER_RECIPIENT", default="5/d")
 # S3 down fails fast (503 storage_unavailable, docs/reliability.md) instead of botocore's defaults
 # (60 s connect and read timeouts, up to 5 attempts). django-storages uses this Config as it is, so
 # it carries the signature version and addressing style too.
@@ -487,8 +494,11 @@ AWS_S3_CLIENT_CONFIG = _BotoConfig(
 MIDDLEWARE = [*MIDDLEWARE, "core.idempotency.IdempotencyMiddleware"]
 IDEMPOTENCY_METHODS = ["POST"]
 IDEMPOTENCY_PATH_PREFIXES = ["/api/"]
-IDEMPOTENCY_EXCLUDED_PATHS: list[str] = []  # regexes of paths the middleware leaves alone
-IDEMPOTENCY_SCOPE_RESOLVER = "core.idempotency.jwt_user_scope"
+# Regexes of paths the middleware leaves alone: the auth routes answer with tokens (a replay would
+# hand out a rotated-out pair) and must run every time.
+IDEMPOTENCY_EXCLUDED_PATHS = [r"^/api/v1/auth/"]
+# request -> "user:<id>" or None: our JWT authentication (active user, revocation), docs/reliability.md.
+IDEMPOTENCY_SCOPE_RESOLVER = "accounts.authentication.idempotency_scope"
 IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
 IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=2.0)
 IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)

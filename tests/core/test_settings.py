@@ -40,21 +40,66 @@ def test_production_refuses_to_start_without_allowed_hosts():
     assert "ALLOWED_HOSTS" in result.stderr
 
 
+RDS_CA = str(ROOT / "stackpro" / "certs" / "rds-global-bundle.pem")
+# A complete production environment: every variable production needs, nothing else.
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "stackpro.settings.production",
+    "SECRET_KEY": PROD_KEY,
+    "ALLOWED_HOSTS": "api.example.com",
+    "DATABASE_URL": f"mysql://stackpro:pw@127.0.0.1:1/stackpro?ssl_ca={RDS_CA}&ssl_verify_identity=true",
+    "ANYMAIL_WEBHOOK_SECRET": "anymail-user:a-long-random-secret",
+    "NOTIFICATIONS_SES_TOPIC_ARNS": "arn:aws:sns:us-east-1:123456789012:stackpro-ses-events",
+    "STRIPE_LIVE_SECRET_KEY": "sk_live_" + "Ab1" * 10,
+}
+# Variables a deployment may already carry that would change the answer.
+UNSET = tuple(PRODUCTION_ENV) + ("STRIPE_LIVE_MODE", "REDIS_URL", "DEBUG")
+
+
 def test_production_passes_deploy_checks_and_uses_argon2():
-    env = {
-        "DJANGO_SETTINGS_MODULE": "stackpro.settings.production",
-        "SECRET_KEY": PROD_KEY,
-        "ALLOWED_HOSTS": "api.example.com",
-    }
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env_overrides=env)
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env_overrides=PRODUCTION_ENV, unset=UNSET)
     assert result.returncode == 0, result.stdout + result.stderr
     result = run_manage(
         "shell",
         "-c",
-        "from django.conf import settings; print(settings.PASSWORD_HASHERS[0]); print(settings.API_DOCS_ACCESS)",
-        env_overrides=env,
+        "from django.conf import settings; print(settings.PASSWORD_HASHERS[0]); print(settings.API_DOCS_ACCESS);"
+        " print(settings.STRIPE_LIVE_MODE)",
+        env_overrides=PRODUCTION_ENV,
+        unset=UNSET,
     )
-    assert result.stdout.split()[-2:] == ["accounts.hashers.Argon2idHasher", "staff"]
+    assert result.stdout.split()[-3:] == ["accounts.hashers.Argon2idHasher", "staff", "True"]
+
+
+def test_the_committed_rds_bundle_holds_amazon_rds_certificates():
+    from cryptography import x509
+
+    certificates = x509.load_pem_x509_certificates((ROOT / "stackpro" / "certs" / "rds-global-bundle.pem").read_bytes())
+    assert len(certificates) > 50
+    assert all("Amazon RDS" in c.subject.rfc4514_string() for c in certificates)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"SECRET_KEY": None}, "SECRET_KEY"),
+        ({"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS"),
+        ({"DATABASE_URL": None}, "core.E002"),
+        ({"DATABASE_URL": "mysql://stackpro:pw@127.0.0.1:1/stackpro"}, "core.E003"),
+        ({"DATABASE_URL": f"mysql://stackpro:pw@127.0.0.1:1/stackpro?ssl_ca={RDS_CA}"}, "core.E004"),
+        ({"DATABASE_URL": "mysql://s:pw@127.0.0.1:1/s?ssl_ca=/nowhere/ca.pem&ssl_verify_identity=true"}, "ssl_ca"),
+        ({"ANYMAIL_WEBHOOK_SECRET": None}, "notifications.E002"),
+        ({"NOTIFICATIONS_SES_TOPIC_ARNS": None}, "notifications.E003"),
+        ({"STRIPE_LIVE_SECRET_KEY": None}, "billing.E002"),
+        ({"STRIPE_LIVE_MODE": "false"}, "billing.E001"),
+    ],
+    ids=lambda v: next(iter(v)) if isinstance(v, dict) else v,
+)
+def test_each_missing_or_unsafe_production_variable_is_an_error(change, expected):
+    env = {k: v for k, v in {**PRODUCTION_ENV, **change}.items() if v is not None}
+    result = run_manage("check", "--deploy", env_overrides=env, unset=UNSET)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output  # Errors fail `check` at its default level, warnings do not
+    assert expected in output, output
 
 
 def test_embedded_defaults_need_no_variables():
@@ -78,7 +123,7 @@ def test_embedded_defaults_need_no_variables():
 
 def test_mysql_url_gets_utf8mb4_strict_mode_timeouts_and_persistent_connections():
     config = database_config(
-        "mysql://u:p@db.example.com:3306/app", connect_timeout=3, read_timeout=3, write_timeout=3, conn_max_age=60
+        "mysql://u:p@127.0.0.1:1/app", connect_timeout=3, read_timeout=3, write_timeout=3, conn_max_age=60
     )
     options = config["OPTIONS"]
     assert options["charset"] == "utf8mb4"

@@ -70,7 +70,7 @@ class SnsSigner:
             "MessageId": message_id,
             "TopicArn": TOPIC_ARN,
             "Message": json.dumps(ses_event),
-            "Timestamp": "2026-11-26T09:00:00.000Z",
+            "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             "UnsubscribeURL": f"https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={TOPIC_ARN}:abc",
             **overrides,
         }

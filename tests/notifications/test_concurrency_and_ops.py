@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.core.checks import ERROR
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core.registry import erasers, exporters
-from notifications.checks import ses_webhook_secured
+from notifications.checks import ses_webhook_pinned, ses_webhook_secured
 from notifications.jobs import requeue_stalled_deliveries
 from notifications.models import EmailDelivery, Notification
 from notifications.services import notify
@@ -76,13 +77,14 @@ def test_system_check_refuses_a_non_amazon_certificate_url(settings):
     assert [e.id for e in ses_webhook_secured(None)] == ["notifications.E001"]
 
 
-def test_system_check_warns_about_an_unauthenticated_ses_webhook(settings):
-    settings.DEBUG = False
-    settings.EMAIL_BACKEND = "anymail.backends.amazon_ses.EmailBackend"
+def test_deploy_check_refuses_an_unauthenticated_or_unpinned_ses_webhook(settings):
     settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": ""}
-    assert [e.id for e in ses_webhook_secured(None)] == ["notifications.W001"]
+    settings.NOTIFICATIONS_SES_TOPIC_ARNS = []
+    problems = ses_webhook_pinned(None)
+    assert [(e.id, e.level) for e in problems] == [("notifications.E002", ERROR), ("notifications.E003", ERROR)]
     settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": "user:pass"}
-    assert ses_webhook_secured(None) == []
+    settings.NOTIFICATIONS_SES_TOPIC_ARNS = ["arn:aws:sns:us-east-1:123456789012:ses"]
+    assert ses_webhook_pinned(None) == []
 
 
 @pytest.mark.django_db

@@ -1,6 +1,7 @@
 """Without the cryptography library (as in the Lambda package) SNS messages are refused, not trusted."""
 
 import sys
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,7 +17,7 @@ def test_verification_fails_closed_without_cryptography(monkeypatch):
         "MessageId": "1",
         "TopicArn": "arn:aws:sns:us-east-1:123456789012:ses",
         "Message": "{}",
-        "Timestamp": "2026-11-26T00:00:00Z",
+        "Timestamp": datetime.now(UTC).isoformat(),
         "SignatureVersion": "1",
         "Signature": "AAAA",
         "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem",
