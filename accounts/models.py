@@ -53,6 +53,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     pending_email = models.EmailField(max_length=254, blank=True, default="")
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
+    # Raised by accounts.services.tokens_revoke_all; a JWT issued under an older value is refused.
+    token_version = models.PositiveIntegerField(default=0, editable=False)
     date_joined = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,8 +75,22 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = normalize_email(self.email)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        """A password set by ``set_password`` (the API, a reset link, the admin's form, the
+        ``changepassword`` command, a shell) ends every session of the account once saved."""
         self.email = normalize_email(self.email)
+        password_set = (self._password is not None or self._password_unset) and not self._state.adding
+        self._password_unset = False
         super().save(*args, **kwargs)
+        if password_set:
+            from .services import tokens_revoke_all
+
+            tokens_revoke_all(user=self, reason="password_set")
+
+    _password_unset = False
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_unset = True  # Django marks set_password only (``_password``)
 
     def get_full_name(self) -> str:
         return self.name or self.email

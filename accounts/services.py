@@ -18,6 +18,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -29,6 +30,7 @@ from core.errors import InvalidInput
 from core.throttling import client_ip
 
 from . import emails, tokens
+from .authentication import TOKEN_VERSION_CLAIM, token_revoked
 from .errors import AccountInactive, EmailTaken, InvalidCredentials, RefreshTokenInvalid, TokenInvalid, WrongPassword
 from .models import AuthEvent, AuthEventType, User, normalize_email
 
@@ -160,7 +162,8 @@ def email_verify(*, token: str, meta: RequestMeta | None = None) -> User:
 # Login, refresh, logout, revocation
 # ---------------------------------------------------------------------------------------------
 def _token_pair(user: User) -> dict[str, str]:
-    refresh = RefreshToken.for_user(user)  # also records the OutstandingToken
+    refresh = RefreshToken.for_user(user)  # also records the OutstandingToken; carries the password claim
+    refresh[TOKEN_VERSION_CLAIM] = user.token_version  # copied into the access token
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -201,7 +204,7 @@ def token_refresh(*, raw: str, meta: RequestMeta | None = None) -> dict[str, str
     with transaction.atomic():
         outstanding = OutstandingToken.objects.select_for_update().filter(jti=refresh[jwt_settings.JTI_CLAIM]).first()
         user = User.objects.filter(pk=user_id).first() if user_id else None
-        if outstanding is None or user is None:
+        if outstanding is None or user is None or token_revoked(refresh, user):
             raise RefreshTokenInvalid()
         if not user.is_active:
             inactive = True
@@ -228,12 +231,15 @@ def logout(*, raw: str, meta: RequestMeta | None = None) -> None:
 
 
 def tokens_revoke_all(*, user: User, meta: RequestMeta | None = None, reason: str = "", log: bool = True) -> int:
-    """Blacklist every unexpired refresh token of ``user``; returns how many were revoked.
+    """End every session of ``user`` at once; returns how many refresh tokens were blacklisted.
 
-    Access tokens are not tracked: they stay valid until they expire (ACCESS_TOKEN_LIFETIME)
-    unless the user is deactivated or deleted, which JWT authentication checks on every request.
+    Blacklists every unexpired refresh token and raises ``token_version``, so every access token
+    issued before stops at its next request (JWT authentication compares the claim with the row
+    it reads anyway). Saving a new password calls this (``User.save``).
     """
     with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+        user.token_version = User.objects.values_list("token_version", flat=True).get(pk=user.pk)
         ids = list(
             OutstandingToken.objects.filter(
                 user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
@@ -293,15 +299,14 @@ def profile_update(
 
 
 def password_change(*, user: User, old_password: str, new_password: str, meta: RequestMeta | None = None) -> None:
-    """Change the password with the current one; revokes every refresh token of the user."""
+    """Change the password with the current one; every session of the user ends (User.save)."""
     if not user.check_password(old_password):
         auth_event_log(type=AuthEventType.LOGIN_FAILED, user=user, meta=meta, data={"during": "password_change"})
         raise WrongPassword("old_password")
     _validate_password(new_password, user=user, field="new_password")
     with transaction.atomic():
         user.set_password(new_password)
-        user.save(update_fields=["password", "updated_at"])
-        tokens_revoke_all(user=user, meta=meta, reason="password_changed")
+        user.save(update_fields=["password", "updated_at"])  # ends every session (User.save)
         auth_event_log(type=AuthEventType.PASSWORD_CHANGED, user=user, meta=meta)
         emails.notify_security(
             user=user,
@@ -330,8 +335,7 @@ def password_reset_confirm(*, token: str, new_password: str, meta: RequestMeta |
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.email_verified = True
-    user.save(update_fields=["password", "email_verified", "updated_at"])
-    tokens_revoke_all(user=user, meta=meta, reason="password_reset")
+    user.save(update_fields=["password", "email_verified", "updated_at"])  # ends every session (User.save)
     auth_event_log(type=AuthEventType.PASSWORD_RESET, user=user, meta=meta)
     emails.notify_security(
         user=user,

@@ -189,6 +189,9 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env("JWT_SIGNING_KEY", default=SECRET_KEY),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
+    # Every token carries a hash of the password hash it was issued under (simplejwt's
+    # REVOKE_TOKEN_CLAIM): a password set any way ends every token at once (docs/security.md).
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 # ---------------------------------------------------------------------------------------------

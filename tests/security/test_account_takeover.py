@@ -4,10 +4,13 @@ says what each control stops."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
@@ -71,3 +74,85 @@ def test_the_staff_only_api_docs_need_the_admin_session_that_passed_the_second_f
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/docs/").status_code == 200
     assert bearer(api_login(UserFactory().email)["access"]).get("/api/schema/").status_code == 403
+
+
+# ------------------------------------------------------------------------------------------------
+# 3. Tokens outlive a password change
+# ------------------------------------------------------------------------------------------------
+def _stolen(user: Any) -> dict[str, str]:
+    """A session the attacker holds: a working access token and its refresh token."""
+    pair = api_login(user.email)
+    assert bearer(pair["access"]).get(ME).status_code == 200
+    return pair
+
+
+def _assert_dead(pair: dict[str, str]) -> None:
+    assert bearer(pair["access"]).get(ME).status_code == 401
+    assert_api_error(APIClient().post(REFRESH, {"refresh": pair["refresh"]}, format="json"), 401, "token_not_valid")
+
+
+def test_a_password_change_through_the_api_ends_stolen_access_tokens_at_once(django_capture_on_commit_callbacks):
+    user = UserFactory()
+    stolen = _stolen(user)
+    owner = api_login(user.email)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = bearer(owner["access"]).post(
+            CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}, format="json"
+        )
+    assert response.status_code == 204
+    _assert_dead(stolen)
+    assert bearer(api_login(user.email, NEW_PASSWORD)["access"]).get(ME).status_code == 200
+
+
+def test_a_password_reset_ends_stolen_access_tokens_at_once(django_capture_on_commit_callbacks):
+    from tests.accounts.conftest import last_mail_to, token_in
+
+    user = UserFactory()
+    stolen = _stolen(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        APIClient().post(RESET, {"email": user.email}, format="json")
+    token = token_in(last_mail_to(user.email))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = APIClient().post(RESET_CONFIRM, {"token": token, "new_password": NEW_PASSWORD}, format="json")
+    assert response.status_code == 204
+    _assert_dead(stolen)
+
+
+def test_the_admin_change_password_form_ends_every_session():
+    user = UserFactory()
+    stolen = _stolen(user)
+    root = admin_client(staff(superuser=True, email="root@stackpro.test"))
+    url = admin_url("auth_user_password_change", user.pk)
+    response = root.post(url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"})
+    assert response.status_code == 302, response.content[:2000]
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    _assert_dead(stolen)
+
+
+def test_the_changepassword_command_ends_every_session(monkeypatch):
+    user = UserFactory()
+    stolen = _stolen(user)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": NEW_PASSWORD)  # the command's prompt
+    call_command("changepassword", user.email, stdout=io.StringIO())
+    _assert_dead(stolen)
+
+
+def test_staff_revoke_sessions_ends_access_tokens_at_once():
+    user = UserFactory()
+    stolen = _stolen(user)
+    support = admin_client(staff(groups=("support",), email="support@stackpro.test"))
+    url = reverse("admin:accounts_user_console_action", args=[user.pk, "revoke_sessions"])
+    assert support.post(url).status_code == 302
+    _assert_dead(stolen)
+    assert bearer(api_login(user.email)["access"]).get(ME).status_code == 200  # a new login works
+
+
+def test_deactivation_then_reactivation_does_not_bring_old_access_tokens_back():
+    user = UserFactory()
+    stolen = _stolen(user)
+    root = admin_client(staff(superuser=True, email="root@stackpro.test"))
+    for action in ("deactivate", "reactivate"):
+        url = reverse("admin:accounts_user_console_action", args=[user.pk, action])
+        assert root.post(url).status_code == 302
+    _assert_dead(stolen)
