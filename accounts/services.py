@@ -316,9 +316,13 @@ def password_change(*, user: User, old_password: str, new_password: str, meta: R
 
 
 def password_reset_request(*, email: str, meta: RequestMeta | None = None) -> None:
-    """Email a reset link to an active account's address; does the same work when there is none."""
+    """Email a reset link to an active account's address; does the same work when there is none.
+
+    Staff accounts are treated as unknown addresses: their passwords are reset by a superuser or
+    ``manage.py changepassword`` only, so a mailbox (or the outbox) never leads to a staff login.
+    """
     email = normalize_email(email)
-    user = User.objects.filter(email=email, is_active=True).first()
+    user = User.objects.filter(email=email, is_active=True, is_staff=False, is_superuser=False).first()
     with transaction.atomic():
         if user is not None:
             emails.send_password_reset(user=user, token=tokens.make(user, tokens.PASSWORD_RESET))
@@ -332,6 +336,8 @@ def password_reset_confirm(*, token: str, new_password: str, meta: RequestMeta |
     """Set a new password from a reset link. The link proves the mailbox, so the email counts as
     verified; every refresh token is revoked; every earlier reset link dies with the old hash."""
     user, _ = tokens.read(token, tokens.PASSWORD_RESET, max_age=settings.ACCOUNTS_PASSWORD_RESET_TOKEN_SECONDS)
+    if user.is_staff or user.is_superuser:  # a link made before the account became staff
+        raise TokenInvalid()
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.email_verified = True

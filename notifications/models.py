@@ -122,6 +122,9 @@ class EmailDelivery(UUIDModel):
     text_body = models.TextField()
     html_body = models.TextField()
     headers = models.JSONField(default=dict, blank=True)
+    # Live links (reset, verification, invitation) kept out of the bodies until sent, then cleared;
+    # never shown or filterable in the admin (services.send_transactional_email).
+    secrets = models.JSONField(default=dict, blank=True, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

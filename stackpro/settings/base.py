@@ -544,6 +544,9 @@ if CELERY_BROKER_URL.startswith("sqs://"):
 # ---------------------------------------------------------------------------------------------
 # Staff must enter a TOTP code (django-otp) at the admin login; on by default in production.
 ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=False)
+# django-otp's admin never shows a device's key or its config/QR page (manage.py
+# staff_totp_device prints a new secret to whoever runs it on the server).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Admin login attempts allowed per client IP and per account ("count/period", core.throttling).
 ADMIN_LOGIN_THROTTLE_IP = env("ADMIN_LOGIN_THROTTLE_IP", default="30/10m")
 ADMIN_LOGIN_THROTTLE_USER = env("ADMIN_LOGIN_THROTTLE_USER", default="10/15m")

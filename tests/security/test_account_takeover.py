@@ -5,9 +5,11 @@ says what each control stops."""
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -156,3 +158,119 @@ def test_deactivation_then_reactivation_does_not_bring_old_access_tokens_back():
         url = reverse("admin:accounts_user_console_action", args=[user.pk, action])
         assert root.post(url).status_code == 302
     _assert_dead(stolen)
+
+
+# ------------------------------------------------------------------------------------------------
+# 1. Support staff read secrets
+# ------------------------------------------------------------------------------------------------
+def test_support_cannot_read_a_totp_secret():
+    root = staff(superuser=True, email="root@stackpro.test")
+    device = TOTPDevice.objects.create(user=root, name="phone", confirmed=True)
+    support = admin_client(staff(groups=("support",), email="support@stackpro.test"))
+    pages = [
+        admin_url("otp_totp_totpdevice_changelist"),
+        admin_url("otp_totp_totpdevice_change", device.pk),
+        admin_url("otp_totp_totpdevice_config", device.pk),
+        admin_url("otp_totp_totpdevice_qrcode", device.pk),
+    ]
+    for url in pages:
+        response = support.get(url)
+        assert response.status_code in (302, 403, 404), (url, response.status_code)
+        assert device.key.encode() not in response.content
+    # the changelist's filter is no oracle either: ?key__startswith= would spell the key out
+    oracle = support.get(admin_url("otp_totp_totpdevice_changelist"), {"key__startswith": device.key[:1]})
+    assert oracle.status_code in (302, 400, 403) and str(root.pk).encode() not in oracle.content
+
+
+def test_the_outbox_never_shows_a_live_reset_link_yet_the_sent_mail_works(django_capture_on_commit_callbacks):
+    from notifications.models import EmailDelivery
+    from tests.accounts.conftest import last_mail_to, token_in
+
+    user = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        APIClient().post(RESET, {"email": user.email}, format="json")
+    token = token_in(last_mail_to(user.email))
+    delivery = EmailDelivery.objects.get(to_email=user.email, template="accounts_password_reset")
+    assert token not in delivery.text_body and token not in delivery.html_body
+    support = admin_client(staff(groups=("support",), email="support@stackpro.test"))
+    page = support.get(admin_url("notifications_emaildelivery_change", delivery.pk))
+    assert page.status_code == 200 and b"redacted" in page.content
+    assert token.encode() not in page.content and token[:20].encode() not in page.content
+    for lookup in ("secrets__icontains", "text_body__icontains"):  # no filter spells the token out
+        oracle = support.get(admin_url("notifications_emaildelivery_changelist"), {lookup: token[:8]})
+        assert oracle.status_code in (302, 400, 403) or user.email.encode() not in oracle.content, lookup
+    # the link that was sent works
+    with django_capture_on_commit_callbacks(execute=True):
+        done = APIClient().post(RESET_CONFIRM, {"token": token, "new_password": NEW_PASSWORD}, format="json")
+    assert done.status_code == 204
+
+
+def test_a_retried_delivery_still_sends_a_working_link(settings, django_capture_on_commit_callbacks):
+    from notifications.models import EmailDelivery
+    from tests.accounts.conftest import last_mail_to, token_in
+    from tests.notifications.backends import FlakyBackend
+
+    settings.EMAIL_BACKEND = "tests.notifications.backends.FlakyBackend"
+    settings.CELERY_TASK_EAGER_PROPAGATES = False
+    FlakyBackend.failures_left = 100  # the provider is down for every automatic retry
+    user = UserFactory()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            APIClient().post(RESET, {"email": user.email}, format="json")
+    finally:
+        FlakyBackend.failures_left = 0
+    delivery = EmailDelivery.objects.get(to_email=user.email, template="accounts_password_reset")
+    assert delivery.status == "failed" and not mail.outbox
+    root = admin_client(staff(superuser=True, email="root@stackpro.test"))
+    root.post(
+        admin_url("notifications_emaildelivery_changelist"),
+        {"action": "retry_sending", "_selected_action": [str(delivery.pk)]},
+    )
+    delivery.refresh_from_db()
+    assert delivery.status == "sent" and delivery.secrets == {}  # nothing live is kept once sent
+    token = token_in(last_mail_to(user.email))
+    done = APIClient().post(RESET_CONFIRM, {"token": token, "new_password": NEW_PASSWORD}, format="json")
+    assert done.status_code == 204
+
+
+@pytest.mark.parametrize("role", ["superuser", "support"])
+def test_a_staff_password_cannot_be_reset_through_the_public_endpoint(role, django_capture_on_commit_callbacks):
+    member = staff(superuser=role == "superuser", groups=() if role == "superuser" else ("support",))
+    with django_capture_on_commit_callbacks(execute=True):
+        known = APIClient().post(RESET, {"email": member.email}, format="json")
+        unknown = APIClient().post(RESET, {"email": "nobody@example.com"}, format="json")
+    assert (known.status_code, known.json()) == (unknown.status_code, unknown.json())
+    assert not mail.outbox
+    # a link made before the account became staff is refused too
+    from accounts import tokens
+
+    link_token = tokens.make(member, tokens.PASSWORD_RESET)
+    response = APIClient().post(RESET_CONFIRM, {"token": link_token, "new_password": NEW_PASSWORD}, format="json")
+    assert_api_error(response, 400, "token_invalid")
+
+
+def _page(response: Any) -> bytes:
+    assert response.status_code == 200
+    page = re.sub(rb'name="csrfmiddlewaretoken" value="[^"]*"', b"", response.content)
+    return re.sub(rb'(name="otp_token"[^>]*?) value="[^"]*"', rb"\1", page)  # the code typed, echoed
+
+
+def test_the_admin_login_does_not_confirm_a_staff_password(settings):
+    settings.ADMIN_REQUIRE_2FA = True
+    member = staff(superuser=True, email="root@stackpro.test")
+    device = TOTPDevice.objects.create(user=member, name="phone", confirmed=True)
+    wrong_code = "000000" if code_for(device) != "000000" else "111111"
+    wrong_password = _page(admin_login(Client(), member.email, "not-the-password", otp_token=wrong_code))
+    no_code = _page(admin_login(Client(), member.email))
+    bad_code = _page(admin_login(Client(), member.email, otp_token=wrong_code))
+    assert wrong_password == no_code == bad_code
+    assert DEFAULT_PASSWORD.encode() not in bad_code  # the password is not echoed back
+
+
+def test_support_cannot_read_password_hashes_through_a_changelist_filter():
+    victim = staff(superuser=True, email="root@stackpro.test")
+    support = admin_client(staff(groups=("support",), email="support@stackpro.test"))
+    url = admin_url("accounts_user_changelist")
+    prefix = victim.password[:12]
+    response = support.get(url, {"password__startswith": prefix, "is_superuser__exact": "1"})
+    assert response.status_code in (302, 400, 403) or victim.email.encode() not in response.content
