@@ -45,6 +45,20 @@ def send_password_reset(*, user: User, token: str) -> None:
     send_transactional_email(to=user.email, template="accounts_password_reset", context=context, secrets=secrets)
 
 
+def send_email_changed(*, user: User, old_email: str, token: str) -> None:
+    """To the address an account just left: the new address and a one-click "this wasn't me" link."""
+    from notifications.services import send_transactional_email
+
+    context = {
+        "name": user.name,
+        "old_email": old_email,
+        "new_email": user.email,
+        "valid_days": settings.ACCOUNTS_EMAIL_REVERT_TOKEN_SECONDS // 86400,
+    }
+    secrets = {"link": _link(settings.ACCOUNTS_EMAIL_REVERT_URL, token)}
+    send_transactional_email(to=old_email, template="accounts_email_changed", context=context, secrets=secrets)
+
+
 def send_already_registered(*, user: User) -> None:
     """Someone tried to register with an address that has an account: tell its owner, not the caller."""
     from notifications.services import send_transactional_email

@@ -108,6 +108,7 @@ class AuthEventType(models.TextChoices):
     EMAIL_VERIFIED = "email_verified", "Email verified"
     EMAIL_CHANGE_REQUESTED = "email_change_requested", "Email change requested"
     EMAIL_CHANGED = "email_changed", "Email changed"
+    EMAIL_REVERTED = "email_reverted", "Email change undone"
     PASSWORD_CHANGED = "password_changed", "Password changed"
     PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
     PASSWORD_RESET = "password_reset", "Password reset"

@@ -121,6 +121,41 @@ def user_register(*, email: str, password: str, name: str, meta: RequestMeta | N
     return existing, False
 
 
+@transaction.atomic
+def email_revert(*, token: str, meta: RequestMeta | None = None) -> User:
+    """Undo an email change from the link sent to the old address ("this wasn't me").
+
+    Whoever changed it knew the password (a change needs it), so besides restoring the address
+    (verified: the link proves the mailbox) this makes the password unusable, ends every session
+    and sends a reset link to the restored address (staff: a superuser resets it). The link is
+    refused once the account uses that address again; 409 ``email_taken`` if another account took
+    the address meanwhile.
+    """
+    user, old_email = tokens.read(token, tokens.EMAIL_REVERT, max_age=settings.ACCOUNTS_EMAIL_REVERT_TOKEN_SECONDS)
+    if user.email == old_email:
+        raise TokenInvalid()
+    if User.objects.filter(email=old_email).exclude(pk=user.pk).exists():
+        raise EmailTaken()
+    undone = user.email
+    user.email, user.pending_email, user.email_verified = old_email, "", True
+    user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "pending_email", "email_verified", "password", "updated_at"])
+    except IntegrityError:
+        raise EmailTaken()
+    # User.save ended every session (a password was unset)
+    auth_event_log(type=AuthEventType.EMAIL_REVERTED, user=user, meta=meta, data={"undone_email": undone})
+    emails.notify_security(
+        user=user,
+        title="Your email change was undone",
+        body=f"Your account uses {old_email} again and every device was signed out. Choose a new password.",
+    )
+    if not (user.is_staff or user.is_superuser):
+        emails.send_password_reset(user=user, token=tokens.make(user, tokens.PASSWORD_RESET))
+    return user
+
+
 def verification_resend(*, email: str, meta: RequestMeta | None = None) -> None:
     """Send a new verification link if the address belongs to an active, unverified account."""
     email = normalize_email(email)
@@ -154,6 +189,9 @@ def email_verify(*, token: str, meta: RequestMeta | None = None) -> User:
             raise EmailTaken()
         auth_event_log(type=AuthEventType.EMAIL_CHANGED, user=user, meta=meta, data={"old_email": old_email})
         emails.notify_security(user=user, title="Your email address was changed", body=f"It is now {email}.")
+        emails.send_email_changed(
+            user=user, old_email=old_email, token=tokens.make(user, tokens.EMAIL_REVERT, email=old_email)
+        )
         return user
     raise TokenInvalid()
 
@@ -269,13 +307,22 @@ def user_deactivate(*, user: User, meta: RequestMeta | None = None, actor: User 
 # Profile and passwords
 # ---------------------------------------------------------------------------------------------
 def profile_update(
-    *, user: User, name: str | None = None, email: str | None = None, meta: RequestMeta | None = None
+    *,
+    user: User,
+    name: str | None = None,
+    email: str | None = None,
+    password: str | None = None,
+    meta: RequestMeta | None = None,
 ) -> User:
     """Change the name at once; a new email only becomes the login once its link is confirmed.
 
-    Asking for the current address cancels a pending change. Whether the new address is taken is
-    checked on confirmation (only the mailbox owner learns it), never here.
+    Any ``email`` needs the current ``password`` (an access token alone must not move the account
+    to another mailbox). Asking for the current address cancels a pending change. Whether the new
+    address is taken is checked on confirmation (only the mailbox owner learns it), never here.
     """
+    if email is not None and not user.check_password(password or ""):
+        auth_event_log(type=AuthEventType.LOGIN_FAILED, user=user, meta=meta, data={"during": "email_change"})
+        raise WrongPassword("password")
     fields = ["updated_at"]
     new_email: str | None = None
     if name is not None:

@@ -409,6 +409,9 @@ ACCOUNTS_VERIFY_EMAIL_URL = env("ACCOUNTS_VERIFY_EMAIL_URL", default=f"{FRONTEND
 ACCOUNTS_PASSWORD_RESET_URL = env("ACCOUNTS_PASSWORD_RESET_URL", default=f"{FRONTEND_URL}/reset-password")
 ACCOUNTS_VERIFY_EMAIL_TOKEN_SECONDS = env.int("ACCOUNTS_VERIFY_EMAIL_TOKEN_SECONDS", default=3 * 24 * 3600)
 ACCOUNTS_PASSWORD_RESET_TOKEN_SECONDS = env.int("ACCOUNTS_PASSWORD_RESET_TOKEN_SECONDS", default=3600)
+# The "this wasn't me" link sent to the old address after an email change (docs/security.md).
+ACCOUNTS_EMAIL_REVERT_URL = env("ACCOUNTS_EMAIL_REVERT_URL", default=f"{FRONTEND_URL}/revert-email")
+ACCOUNTS_EMAIL_REVERT_TOKEN_SECONDS = env.int("ACCOUNTS_EMAIL_REVERT_TOKEN_SECONDS", default=7 * 24 * 3600)
 # register, resend and reset answer no sooner than this, whichever path they took (no timing oracle).
 ACCOUNTS_MIN_RESPONSE_SECONDS = env.float("ACCOUNTS_MIN_RESPONSE_SECONDS", default=0.25)
 THROTTLE_LOGIN = env("THROTTLE_LOGIN", default="10/5m")  # per target email

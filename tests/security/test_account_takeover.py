@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from core.testing import assert_api_error
 from tests.console.conftest import admin_client, admin_url, staff
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
 
@@ -274,3 +275,69 @@ def test_support_cannot_read_password_hashes_through_a_changelist_filter():
     prefix = victim.password[:12]
     response = support.get(url, {"password__startswith": prefix, "is_superuser__exact": "1"})
     assert response.status_code in (302, 400, 403) or victim.email.encode() not in response.content
+
+
+# ------------------------------------------------------------------------------------------------
+# 2. A stolen access token becomes the account
+# ------------------------------------------------------------------------------------------------
+VERIFY = "/api/v1/auth/verify-email/"
+REVERT = "/api/v1/auth/email/revert/"
+
+
+def test_a_stolen_access_token_cannot_change_the_email(django_capture_on_commit_callbacks):
+    user = UserFactory()
+    thief = bearer(_stolen(user)["access"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = thief.patch(ME, {"email": "thief@evil.test"}, format="json")
+        assert_api_error(response, 400, "validation_error")
+        wrong = thief.patch(ME, {"email": "thief@evil.test", "password": "a-guess-1234"}, format="json")
+        assert_api_error(wrong, 400, "wrong_password")
+    user.refresh_from_db()
+    assert user.pending_email == "" and not [m for m in mail.outbox if "thief@evil.test" in m.to]
+
+
+def test_email_change_password_checks_are_throttled(settings):
+    settings.THROTTLE_PASSWORD_CHECK = "2/5m"
+    thief = bearer(_stolen(UserFactory())["access"])
+    for _ in range(2):
+        thief.patch(ME, {"email": "thief@evil.test", "password": "a-guess-1234"}, format="json")
+    assert_api_error(thief.patch(ME, {"email": "thief@evil.test", "password": "x"}, format="json"), 429, "throttled")
+
+
+@covers_route("accounts:email-revert", "anonymous")
+def test_the_old_address_can_undo_an_email_change_and_end_every_session(django_capture_on_commit_callbacks):
+    from tests.accounts.conftest import last_mail_to, token_in
+
+    user = UserFactory()
+    old = user.email
+    stolen = _stolen(user)  # the thief knows the password too
+    with django_capture_on_commit_callbacks(execute=True):
+        response = bearer(stolen["access"]).patch(
+            ME, {"email": "thief@evil.test", "password": DEFAULT_PASSWORD}, format="json"
+        )
+    assert response.status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert APIClient().post(VERIFY, {"token": token_in(last_mail_to("thief@evil.test"))}).status_code == 200
+    user.refresh_from_db()
+    assert user.email == "thief@evil.test"
+    notice = last_mail_to(old)
+    assert "thief@evil.test" in notice.body
+    revert_token = token_in(notice)
+    with django_capture_on_commit_callbacks(execute=True):
+        reverted = APIClient().post(REVERT, {"token": revert_token}, format="json")
+    assert reverted.status_code == 200 and reverted.json()["email"] == old
+    user.refresh_from_db()
+    assert (user.email, user.pending_email, user.email_verified) == (old, "", True)
+    assert not user.has_usable_password()  # the thief knew it: a new one is chosen by reset
+    _assert_dead(stolen)
+    assert_api_error(
+        APIClient().post(LOGIN, {"email": "thief@evil.test", "password": DEFAULT_PASSWORD}), 401, "invalid_credentials"
+    )
+    # a reset link went to the restored address, and it works
+    with django_capture_on_commit_callbacks(execute=True):
+        done = APIClient().post(RESET_CONFIRM, {"token": token_in(last_mail_to(old)), "new_password": NEW_PASSWORD})
+    assert done.status_code == 204
+    # single use; a forged or missing token is refused with a stable code
+    assert_api_error(APIClient().post(REVERT, {"token": revert_token}, format="json"), 400, "token_invalid")
+    assert_api_error(APIClient().post(REVERT, {"token": revert_token[:-3] + "abc"}), 400, "token_invalid")
+    assert_api_error(APIClient().post(REVERT, {}), 400, "validation_error")
