@@ -78,7 +78,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         """A password set by ``set_password`` (the API, a reset link, the admin's form, the
         ``changepassword`` command, a shell) ends every session of the account once saved."""
         self.email = normalize_email(self.email)
-        password_set = (self._password is not None or self._password_unset) and not self._state.adding
+        raw_set = getattr(self, "_password", None) is not None  # Django's mark of set_password()
+        password_set = (raw_set or self._password_unset) and not self._state.adding
         self._password_unset = False
         super().save(*args, **kwargs)
         if password_set:
