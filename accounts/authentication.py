@@ -6,7 +6,10 @@ building and compiling that query cost about a sixth of the projects list's CPU
 (docs/performance.md). ``core.rawsql.get_by_pk`` reads the same row, with the same converters, into
 the same ``User`` instance. The checks are simplejwt's, unchanged: a token without a user claim is
 invalid, a missing user is ``user_not_found``, an inactive one ``user_inactive``, and with
-``CHECK_REVOKE_TOKEN`` a changed password ends the token.
+``CHECK_REVOKE_TOKEN`` a changed password ends the token (``password_changed``). Ours adds one:
+a token issued before the user's ``token_version`` was raised (``tokens_revoke_all``: staff
+"revoke sessions", deactivation, a password set, an email change undone) is ``token_revoked``.
+Both compare the token with the row read on this request, so they hold for remembered tokens too.
 
 Verifying an access token (base64, JSON, HMAC) costs about a tenth of the list's CPU, and a client
 sends the same token for its whole 10-minute life. A token that verified once is kept per process
@@ -32,6 +35,18 @@ from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
 from core import rawsql
 
 TOKEN_CACHE_SIZE = 4096
+# The user's token_version when the token was issued (absent: 0, a token from before the claim).
+TOKEN_VERSION_CLAIM = "token_version"
+
+
+def token_revoked(token: Any, user: Any) -> bool:
+    """Whether ``token`` (access or refresh) was issued before the user's password or sessions changed."""
+    if token.get(TOKEN_VERSION_CLAIM, 0) != user.token_version:
+        return True
+    return bool(
+        api_settings.CHECK_REVOKE_TOKEN
+        and token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password)
+    )
 
 
 @functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)
@@ -66,6 +81,8 @@ class JWTAuthentication(authentication.JWTAuthentication):
         if api_settings.CHECK_REVOKE_TOKEN:
             if validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
                 raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
+        if validated_token.get(TOKEN_VERSION_CLAIM, 0) != user.token_version:
+            raise AuthenticationFailed(_("This session was ended. Please log in again."), code="token_revoked")
         return user
 
 

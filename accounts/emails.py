@@ -1,5 +1,7 @@
 """Every message the accounts app sends, in one place, through the notifications app's services.
 
+Links carrying a token go in ``secrets``: the outbox stores them redacted (docs/security.md).
+
 (``notifications`` sits above ``accounts`` in the import ladder; the imports are local so accounts
 still loads without it, and the dependency stays in this one module.)
 """
@@ -25,10 +27,10 @@ def send_verification(*, user: User, email: str, token: str) -> None:
         "name": user.name,
         "email": email,
         "is_change": email != user.email,
-        "link": _link(settings.ACCOUNTS_VERIFY_EMAIL_URL, token),
         "valid_hours": settings.ACCOUNTS_VERIFY_EMAIL_TOKEN_SECONDS // 3600,
     }
-    send_transactional_email(to=email, template="accounts_verify_email", context=context)
+    secrets = {"link": _link(settings.ACCOUNTS_VERIFY_EMAIL_URL, token)}
+    send_transactional_email(to=email, template="accounts_verify_email", context=context, secrets=secrets)
 
 
 def send_password_reset(*, user: User, token: str) -> None:
@@ -37,10 +39,24 @@ def send_password_reset(*, user: User, token: str) -> None:
     context = {
         "name": user.name,
         "email": user.email,
-        "link": _link(settings.ACCOUNTS_PASSWORD_RESET_URL, token),
         "valid_minutes": settings.ACCOUNTS_PASSWORD_RESET_TOKEN_SECONDS // 60,
     }
-    send_transactional_email(to=user.email, template="accounts_password_reset", context=context)
+    secrets = {"link": _link(settings.ACCOUNTS_PASSWORD_RESET_URL, token)}
+    send_transactional_email(to=user.email, template="accounts_password_reset", context=context, secrets=secrets)
+
+
+def send_email_changed(*, user: User, old_email: str, token: str) -> None:
+    """To the address an account just left: the new address and a one-click "this wasn't me" link."""
+    from notifications.services import send_transactional_email
+
+    context = {
+        "name": user.name,
+        "old_email": old_email,
+        "new_email": user.email,
+        "valid_days": settings.ACCOUNTS_EMAIL_REVERT_TOKEN_SECONDS // 86400,
+    }
+    secrets = {"link": _link(settings.ACCOUNTS_EMAIL_REVERT_URL, token)}
+    send_transactional_email(to=old_email, template="accounts_email_changed", context=context, secrets=secrets)
 
 
 def send_already_registered(*, user: User) -> None:

@@ -53,6 +53,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     pending_email = models.EmailField(max_length=254, blank=True, default="")
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
+    # Raised by accounts.services.tokens_revoke_all; a JWT issued under an older value is refused.
+    token_version = models.PositiveIntegerField(default=0, editable=False)
     date_joined = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,8 +75,23 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = normalize_email(self.email)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        """A password set by ``set_password`` (the API, a reset link, the admin's form, the
+        ``changepassword`` command, a shell) ends every session of the account once saved."""
         self.email = normalize_email(self.email)
+        raw_set = getattr(self, "_password", None) is not None  # Django's mark of set_password()
+        password_set = (raw_set or self._password_unset) and not self._state.adding
+        self._password_unset = False
         super().save(*args, **kwargs)
+        if password_set:
+            from .services import tokens_revoke_all
+
+            tokens_revoke_all(user=self, reason="password_set")
+
+    _password_unset = False
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_unset = True  # Django marks set_password only (``_password``)
 
     def get_full_name(self) -> str:
         return self.name or self.email
@@ -92,6 +109,7 @@ class AuthEventType(models.TextChoices):
     EMAIL_VERIFIED = "email_verified", "Email verified"
     EMAIL_CHANGE_REQUESTED = "email_change_requested", "Email change requested"
     EMAIL_CHANGED = "email_changed", "Email changed"
+    EMAIL_REVERTED = "email_reverted", "Email change undone"
     PASSWORD_CHANGED = "password_changed", "Password changed"
     PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
     PASSWORD_RESET = "password_reset", "Password reset"

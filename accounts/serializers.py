@@ -43,6 +43,12 @@ class MeUpdateSerializer(StrictSerializer):
     email = serializers.EmailField(
         max_length=254, required=False, help_text="Sends a confirmation link to the new address; see pending_email."
     )
+    password = serializers.CharField(**PASSWORD, required=False, help_text="The current password: required with email.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "email" in attrs and not attrs.get("password"):
+            raise serializers.ValidationError({"password": ["The current password is required to change the email."]})
+        return attrs
 
 
 class EmailSerializer(StrictSerializer):

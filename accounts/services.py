@@ -17,6 +17,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -28,6 +29,7 @@ from core.errors import InvalidInput
 from core.throttling import client_ip
 
 from . import emails, gdpr, tokens
+from .authentication import TOKEN_VERSION_CLAIM, token_revoked
 from .errors import AccountInactive, EmailTaken, InvalidCredentials, RefreshTokenInvalid, TokenInvalid, WrongPassword
 from .models import AuthEvent, AuthEventType, User, normalize_email
 
@@ -118,6 +120,41 @@ def user_register(*, email: str, password: str, name: str, meta: RequestMeta | N
     return existing, False
 
 
+@transaction.atomic
+def email_revert(*, token: str, meta: RequestMeta | None = None) -> User:
+    """Undo an email change from the link sent to the old address ("this wasn't me").
+
+    Whoever changed it knew the password (a change needs it), so besides restoring the address
+    (verified: the link proves the mailbox) this makes the password unusable, ends every session
+    and sends a reset link to the restored address (staff: a superuser resets it). The link is
+    refused once the account uses that address again; 409 ``email_taken`` if another account took
+    the address meanwhile.
+    """
+    user, old_email = tokens.read(token, tokens.EMAIL_REVERT, max_age=settings.ACCOUNTS_EMAIL_REVERT_TOKEN_SECONDS)
+    if user.email == old_email:
+        raise TokenInvalid()
+    if User.objects.filter(email=old_email).exclude(pk=user.pk).exists():
+        raise EmailTaken()
+    undone = user.email
+    user.email, user.pending_email, user.email_verified = old_email, "", True
+    user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "pending_email", "email_verified", "password", "updated_at"])
+    except IntegrityError:
+        raise EmailTaken()
+    # User.save ended every session (a password was unset)
+    auth_event_log(type=AuthEventType.EMAIL_REVERTED, user=user, meta=meta, data={"undone_email": undone})
+    emails.notify_security(
+        user=user,
+        title="Your email change was undone",
+        body=f"Your account uses {old_email} again and every device was signed out. Choose a new password.",
+    )
+    if not (user.is_staff or user.is_superuser):
+        emails.send_password_reset(user=user, token=tokens.make(user, tokens.PASSWORD_RESET))
+    return user
+
+
 def verification_resend(*, email: str, meta: RequestMeta | None = None) -> None:
     """Send a new verification link if the address belongs to an active, unverified account."""
     email = normalize_email(email)
@@ -151,6 +188,9 @@ def email_verify(*, token: str, meta: RequestMeta | None = None) -> User:
             raise EmailTaken()
         auth_event_log(type=AuthEventType.EMAIL_CHANGED, user=user, meta=meta, data={"old_email": old_email})
         emails.notify_security(user=user, title="Your email address was changed", body=f"It is now {email}.")
+        emails.send_email_changed(
+            user=user, old_email=old_email, token=tokens.make(user, tokens.EMAIL_REVERT, email=old_email)
+        )
         return user
     raise TokenInvalid()
 
@@ -159,7 +199,8 @@ def email_verify(*, token: str, meta: RequestMeta | None = None) -> User:
 # Login, refresh, logout, revocation
 # ---------------------------------------------------------------------------------------------
 def _token_pair(user: User) -> dict[str, str]:
-    refresh = RefreshToken.for_user(user)  # also records the OutstandingToken
+    refresh = RefreshToken.for_user(user)  # also records the OutstandingToken; carries the password claim
+    refresh[TOKEN_VERSION_CLAIM] = user.token_version  # copied into the access token
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -200,7 +241,7 @@ def token_refresh(*, raw: str, meta: RequestMeta | None = None) -> dict[str, str
     with transaction.atomic():
         outstanding = OutstandingToken.objects.select_for_update().filter(jti=refresh[jwt_settings.JTI_CLAIM]).first()
         user = User.objects.filter(pk=user_id).first() if user_id else None
-        if outstanding is None or user is None:
+        if outstanding is None or user is None or token_revoked(refresh, user):
             raise RefreshTokenInvalid()
         if not user.is_active:
             inactive = True
@@ -227,12 +268,15 @@ def logout(*, raw: str, meta: RequestMeta | None = None) -> None:
 
 
 def tokens_revoke_all(*, user: User, meta: RequestMeta | None = None, reason: str = "", log: bool = True) -> int:
-    """Blacklist every unexpired refresh token of ``user``; returns how many were revoked.
+    """End every session of ``user`` at once; returns how many refresh tokens were blacklisted.
 
-    Access tokens are not tracked: they stay valid until they expire (ACCESS_TOKEN_LIFETIME)
-    unless the user is deactivated or deleted, which JWT authentication checks on every request.
+    Blacklists every unexpired refresh token and raises ``token_version``, so every access token
+    issued before stops at its next request (JWT authentication compares the claim with the row
+    it reads anyway). Saving a new password calls this (``User.save``).
     """
     with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+        user.token_version = User.objects.values_list("token_version", flat=True).get(pk=user.pk)
         ids = list(
             OutstandingToken.objects.filter(
                 user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
@@ -262,13 +306,22 @@ def user_deactivate(*, user: User, meta: RequestMeta | None = None, actor: User 
 # Profile and passwords
 # ---------------------------------------------------------------------------------------------
 def profile_update(
-    *, user: User, name: str | None = None, email: str | None = None, meta: RequestMeta | None = None
+    *,
+    user: User,
+    name: str | None = None,
+    email: str | None = None,
+    password: str | None = None,
+    meta: RequestMeta | None = None,
 ) -> User:
     """Change the name at once; a new email only becomes the login once its link is confirmed.
 
-    Asking for the current address cancels a pending change. Whether the new address is taken is
-    checked on confirmation (only the mailbox owner learns it), never here.
+    Any ``email`` needs the current ``password`` (an access token alone must not move the account
+    to another mailbox). Asking for the current address cancels a pending change. Whether the new
+    address is taken is checked on confirmation (only the mailbox owner learns it), never here.
     """
+    if email is not None and not user.check_password(password or ""):
+        auth_event_log(type=AuthEventType.LOGIN_FAILED, user=user, meta=meta, data={"during": "email_change"})
+        raise WrongPassword("password")
     fields = ["updated_at"]
     new_email: str | None = None
     if name is not None:
@@ -292,15 +345,14 @@ def profile_update(
 
 
 def password_change(*, user: User, old_password: str, new_password: str, meta: RequestMeta | None = None) -> None:
-    """Change the password with the current one; revokes every refresh token of the user."""
+    """Change the password with the current one; every session of the user ends (User.save)."""
     if not user.check_password(old_password):
         auth_event_log(type=AuthEventType.LOGIN_FAILED, user=user, meta=meta, data={"during": "password_change"})
         raise WrongPassword("old_password")
     _validate_password(new_password, user=user, field="new_password")
     with transaction.atomic():
         user.set_password(new_password)
-        user.save(update_fields=["password", "updated_at"])
-        tokens_revoke_all(user=user, meta=meta, reason="password_changed")
+        user.save(update_fields=["password", "updated_at"])  # ends every session (User.save)
         auth_event_log(type=AuthEventType.PASSWORD_CHANGED, user=user, meta=meta)
         emails.notify_security(
             user=user,
@@ -310,9 +362,13 @@ def password_change(*, user: User, old_password: str, new_password: str, meta: R
 
 
 def password_reset_request(*, email: str, meta: RequestMeta | None = None) -> None:
-    """Email a reset link to an active account's address; does the same work when there is none."""
+    """Email a reset link to an active account's address; does the same work when there is none.
+
+    Staff accounts are treated as unknown addresses: their passwords are reset by a superuser or
+    ``manage.py changepassword`` only, so a mailbox (or the outbox) never leads to a staff login.
+    """
     email = normalize_email(email)
-    user = User.objects.filter(email=email, is_active=True).first()
+    user = User.objects.filter(email=email, is_active=True, is_staff=False, is_superuser=False).first()
     with transaction.atomic():
         if user is not None:
             emails.send_password_reset(user=user, token=tokens.make(user, tokens.PASSWORD_RESET))
@@ -326,11 +382,12 @@ def password_reset_confirm(*, token: str, new_password: str, meta: RequestMeta |
     """Set a new password from a reset link. The link proves the mailbox, so the email counts as
     verified; every refresh token is revoked; every earlier reset link dies with the old hash."""
     user, _ = tokens.read(token, tokens.PASSWORD_RESET, max_age=settings.ACCOUNTS_PASSWORD_RESET_TOKEN_SECONDS)
+    if user.is_staff or user.is_superuser:  # a link made before the account became staff
+        raise TokenInvalid()
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.email_verified = True
-    user.save(update_fields=["password", "email_verified", "updated_at"])
-    tokens_revoke_all(user=user, meta=meta, reason="password_reset")
+    user.save(update_fields=["password", "email_verified", "updated_at"])  # ends every session (User.save)
     auth_event_log(type=AuthEventType.PASSWORD_RESET, user=user, meta=meta)
     emails.notify_security(
         user=user,

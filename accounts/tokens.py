@@ -7,7 +7,10 @@ state it was issued against:
 - verification: the email, ``email_verified`` and ``pending_email`` — verifying (or asking for
   another change) changes the state, so a used or superseded link stops working;
 - reset: the password hash — once the password changes (by this link or any other way) every reset
-  link issued before is dead, like Django's PasswordResetTokenGenerator.
+  link issued before is dead, like Django's PasswordResetTokenGenerator;
+- email revert (sent to the old address after a change): the user id only, so whoever changed the
+  address cannot kill the link by changing the email or password again; the revert refuses it
+  once the account uses the old address again (``services.email_revert``).
 
 Nothing is stored. ``read`` raises ``TokenExpired`` for a genuine but old token and ``TokenInvalid``
 for anything else (forged, malformed, used, superseded, unknown user).
@@ -25,11 +28,14 @@ from .models import User
 
 VERIFY_EMAIL = "accounts.verify-email"
 PASSWORD_RESET = "accounts.password-reset"
+EMAIL_REVERT = "accounts.email-revert"
 
 
 def _state(user: User, purpose: str) -> str:
     if purpose == VERIFY_EMAIL:
         raw = f"{user.email}|{user.email_verified}|{user.pending_email}|{user.is_active}"
+    elif purpose == EMAIL_REVERT:
+        raw = str(user.pk)
     else:
         raw = f"{user.password}|{user.email}|{user.is_active}"
     return salted_hmac(purpose + ".state", raw, algorithm="sha256").hexdigest()[:32]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("register/", views.RegisterView.as_view(), name="register"),
     path("verify-email/", views.VerifyEmailView.as_view(), name="verify-email"),
     path("verify-email/resend/", views.VerifyEmailResendView.as_view(), name="verify-email-resend"),
+    path("email/revert/", views.EmailRevertView.as_view(), name="email-revert"),
     path("token/", views.LoginView.as_view(), name="token"),
     path("token/refresh/", views.RefreshView.as_view(), name="token-refresh"),
     path("logout/", views.LogoutView.as_view(), name="logout"),

@@ -101,6 +101,18 @@ class VerifyEmailView(PublicView):
         return Response(UserSerializer(user).data)
 
 
+class EmailRevertView(PublicView):
+    @extend_schema(
+        request=TokenSerializer,
+        responses={200: UserSerializer, **error_responses(409)},  # email_taken meanwhile
+        summary="Undo an email change (the link sent to the old address)",
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(TokenSerializer, request)
+        user = services.email_revert(token=data["token"], meta=services.RequestMeta.from_request(request))
+        return Response(UserSerializer(user).data)
+
+
 class VerifyEmailResendView(PublicView):
     @extend_schema(request=EmailSerializer, responses={202: DetailSerializer}, summary="Send the link again")
     def post(self, request: Request) -> Response:
@@ -150,10 +162,12 @@ class MeView(APIView):
         data = _valid(MeUpdateSerializer, request)
         if data.get("email"):  # each change mails a link to an address of the caller's choosing
             throttles.check(request, "verify_resend", data["email"])
+            throttles.check_password_attempt(_me(request))
         user = services.profile_update(
             user=_me(request),
             name=data.get("name"),
             email=data.get("email"),
+            password=data.get("password"),
             meta=services.RequestMeta.from_request(request),
         )
         return Response(MeSerializer(user).data)

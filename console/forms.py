@@ -25,14 +25,15 @@ class ConsoleLoginForm(OTPAuthenticationFormMixin, AdminAuthenticationForm):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
-    otp_error_messages = {
-        **OTPAuthenticationFormMixin.otp_error_messages,
-        "token_required": "Enter the 6-digit code from your authenticator app.",
-        "invalid_token": "That code is not valid (or this account has no authenticator: ask a superuser to set one up).",
-    }
     error_messages = {
         **AdminAuthenticationForm.error_messages,
         "throttled": "Too many login attempts. Try again in %(seconds)s seconds.",
+        # With the second factor on, every failure answers this, so the page never tells whether
+        # the password was right (a wrong password, a missing code, a wrong code, no device).
+        "invalid_login_2fa": (
+            "Please enter the correct email address, password and authenticator code for a staff "
+            "account. (No authenticator yet? Ask a superuser to set one up.)"
+        ),
     }
 
     def __init__(self, request: Any = None, *args: Any, **kwargs: Any) -> None:
@@ -63,7 +64,15 @@ class ConsoleLoginForm(OTPAuthenticationFormMixin, AdminAuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         self._throttle()
-        cleaned = super().clean()
-        if self.otp_required:
+        if not self.otp_required:
+            return super().clean()
+        try:
+            cleaned = super().clean()  # password, active, staff
             self.clean_otp(self.get_user())
+        except forms.ValidationError:
+            self.user_cache = None
+            raise forms.ValidationError(self.error_messages["invalid_login_2fa"], code="invalid_login")
         return cleaned
+
+    def _update_form(self, user: Any) -> None:
+        """django-otp re-renders the password after a failed code, which would confirm it: never."""

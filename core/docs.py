@@ -1,29 +1,35 @@
-"""Who may read the OpenAPI schema and the Swagger UI (``API_DOCS_ACCESS``: public, staff, off)."""
+"""Who may read the OpenAPI schema and the Swagger UI (``API_DOCS_ACCESS``: public, staff, off).
+
+"staff" means whoever the admin site lets in, through the admin's own session: active staff and,
+with ``ADMIN_REQUIRE_2FA``, a session that passed the TOTP login. A JWT never opens them: staff get
+API tokens with the password alone, so a token must carry nothing staff-only (docs/security.md).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
+from django.contrib import admin
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.permissions import AllowAny, BasePermission, IsAdminUser
+from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
-# Staff reach the docs from the admin (session) or with a token.
-DOCS_AUTHENTICATION = [SessionAuthentication, JWTAuthentication]
+# The admin's session only: no JWT authentication on these views.
+DOCS_AUTHENTICATION = [SessionAuthentication]
 
 
-class Nobody(BasePermission):
+class DocsAccess(BasePermission):
+    """``API_DOCS_ACCESS``, read on every request: public, staff (the admin site's own check), off."""
+
     def has_permission(self, request: Any, view: Any) -> bool:
+        access = getattr(settings, "API_DOCS_ACCESS", "public")
+        if access == "public":
+            return True
+        if access == "staff":
+            return admin.site.has_permission(request._request)
         return False
-
-
-def docs_permission() -> list[type[BasePermission]]:
-    access = getattr(settings, "API_DOCS_ACCESS", "public")
-    choices: dict[str, list[type[BasePermission]]] = {"public": [AllowAny], "staff": [IsAdminUser], "off": [Nobody]}
-    return choices.get(access, [Nobody])
 
 
 class SchemaView(SpectacularAPIView):

@@ -125,6 +125,9 @@ class EmailDelivery(UUIDModel):
     # Mail to an address that must not stay with us (the goodbye of an erased account): the row is
     # deleted once the message is sent or refused for good.
     erase_after_send = models.BooleanField(default=False)
+    # Live links (reset, verification, invitation) kept out of the bodies until sent, then cleared;
+    # never shown or filterable in the admin (services.send_transactional_email).
+    secrets = models.JSONField(default=dict, blank=True, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

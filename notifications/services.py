@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.template.loader import select_template
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import conditional_escape
 
 from core.errors import InvalidInput, NotFound
 
@@ -330,8 +331,27 @@ def notify(
     return notification
 
 
+def redacted(name: str) -> str:
+    """What the outbox holds in place of the secret context value ``name`` (HTML-safe text)."""
+    return f"[{name} redacted]"
+
+
+def _unredact(delivery: EmailDelivery) -> tuple[str, str]:
+    """The text and HTML bodies to send: each ``redacted(name)`` replaced by its secret."""
+    text, html = delivery.text_body, delivery.html_body
+    for name, value in (delivery.secrets or {}).items():
+        text = text.replace(redacted(name), value)
+        html = html.replace(redacted(name), conditional_escape(value))
+    return text, html
+
+
 def send_transactional_email(
-    *, to: str, template: str, context: dict[str, Any], erase_after_send: bool = False
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    secrets: dict[str, str] | None = None,
+    erase_after_send: bool = False,
 ) -> EmailDelivery:
     """Render ``templates/emails/<template>.{subject.txt,txt,html}`` and send it after commit.
 
@@ -339,8 +359,15 @@ def send_transactional_email(
     a suppressed address: the person just asked for it, and SES's own suppression list still
     protects the sender reputation. It carries no List-Unsubscribe header. ``erase_after_send``:
     the outbox row is deleted once the message is sent (or refused for good).
+
+    ``secrets`` are context values that must never be readable in the outbox (links carrying a
+    live token): the bodies are rendered and stored with ``redacted(name)`` in their place, the
+    values are kept in ``EmailDelivery.secrets`` (never shown in the admin), put back only in the
+    message being sent — a retry sends the same working link — and cleared once the row is sent
+    or skipped.
     """
-    full_context = {**_base_context(), **context}
+    secrets = secrets or {}
+    full_context = {**_base_context(), **context, **{name: redacted(name) for name in secrets}}
     subject, text, html = _render([template], full_context)
     with transaction.atomic():
         delivery = _create_delivery(
@@ -352,6 +379,7 @@ def send_transactional_email(
             text_body=text,
             html_body=html,
             erase_after_send=erase_after_send,
+            secrets=secrets,
         )
         _queue(delivery)
     return delivery
@@ -440,17 +468,18 @@ def email_delivery_send(*, delivery_id: str) -> str:
     delivery = EmailDelivery.objects.get(pk=delivery_id)
     suppressible = delivery.kind != EmailDelivery.Kind.TRANSACTIONAL and delivery.category not in LOCKED
     if suppressible and address_is_suppressed(delivery.to_email):
-        _finish(delivery_id, status=EmailDelivery.Status.SKIPPED, last_error="address suppressed")
+        _finish(delivery_id, status=EmailDelivery.Status.SKIPPED, last_error="address suppressed", secrets={})
         return "skipped"
 
+    text, html = _unredact(delivery)
     message = EmailMultiAlternatives(
         subject=delivery.subject,
-        body=delivery.text_body,
+        body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.to_email],
         headers=delivery.headers or None,
     )
-    message.attach_alternative(delivery.html_body, "text/html")
+    message.attach_alternative(html, "text/html")
     # Anymail: tag and metadata come back in SES events (unused by the bounce handler, handy in logs).
     message.tags = [delivery.kind]  # type: ignore[attr-defined]
     message.metadata = {"delivery_id": str(delivery.pk)}  # type: ignore[attr-defined]
@@ -460,7 +489,9 @@ def email_delivery_send(*, delivery_id: str) -> str:
         from anymail.exceptions import AnymailRecipientsRefused
 
         if isinstance(exc, AnymailRecipientsRefused):  # permanent: retrying cannot help
-            _finish(delivery_id, status=EmailDelivery.Status.SKIPPED, last_error=f"recipient refused: {exc}")
+            _finish(
+                delivery_id, status=EmailDelivery.Status.SKIPPED, last_error=f"recipient refused: {exc}", secrets={}
+            )
             return "refused"
         _finish(delivery_id, status=EmailDelivery.Status.FAILED, last_error=f"{type(exc).__name__}: {exc}")
         raise
@@ -469,6 +500,7 @@ def email_delivery_send(*, delivery_id: str) -> str:
         delivery_id,
         status=EmailDelivery.Status.SENT,
         last_error="",
+        secrets={},  # the live links leave with the message
         sent_at=timezone.now(),
         provider_message_id=(getattr(status, "message_id", None) or "")[:200] if status else "",
     )

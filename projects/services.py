@@ -270,10 +270,9 @@ def member_invite(*, project: Project, actor: Any, email: str, role: str) -> Inv
             "project_name": locked.name,
             "inviter_name": _actor_name(actor),
             "role": role,
-            "accept_url": accept_url,
-            "token": token,
             "expires_at": invitation.expires_at,
         },
+        secrets={"accept_url": accept_url},  # stored redacted in the outbox
     )
     invitation.token = token  # type: ignore[attr-defined]  # never stored; for the caller only
     return invitation

@@ -6,7 +6,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from core import views as core_views
-from core.docs import DOCS_AUTHENTICATION, SchemaView, docs_permission
+from core.docs import DOCS_AUTHENTICATION, DocsAccess, SchemaView
 
 api_v1: list[URLPattern | URLResolver] = [
     path("health/", core_views.HealthView.as_view(), name="health"),
@@ -23,13 +23,13 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path(
         "api/schema/",
-        SchemaView.as_view(authentication_classes=DOCS_AUTHENTICATION, permission_classes=docs_permission()),
+        SchemaView.as_view(authentication_classes=DOCS_AUTHENTICATION, permission_classes=[DocsAccess]),
         name="schema",
     ),
     path(
         "api/docs/",
         SpectacularSwaggerSplitView.as_view(
-            url_name="schema", authentication_classes=DOCS_AUTHENTICATION, permission_classes=docs_permission()
+            url_name="schema", authentication_classes=DOCS_AUTHENTICATION, permission_classes=[DocsAccess]
         ),
         name="docs",
     ),

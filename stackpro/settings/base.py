@@ -189,6 +189,9 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env("JWT_SIGNING_KEY", default=SECRET_KEY),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
+    # Every token carries a hash of the password hash it was issued under (simplejwt's
+    # REVOKE_TOKEN_CLAIM): a password set any way ends every token at once (docs/security.md).
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -409,6 +412,9 @@ ACCOUNTS_VERIFY_EMAIL_URL = env("ACCOUNTS_VERIFY_EMAIL_URL", default=f"{FRONTEND
 ACCOUNTS_PASSWORD_RESET_URL = env("ACCOUNTS_PASSWORD_RESET_URL", default=f"{FRONTEND_URL}/reset-password")
 ACCOUNTS_VERIFY_EMAIL_TOKEN_SECONDS = env.int("ACCOUNTS_VERIFY_EMAIL_TOKEN_SECONDS", default=3 * 24 * 3600)
 ACCOUNTS_PASSWORD_RESET_TOKEN_SECONDS = env.int("ACCOUNTS_PASSWORD_RESET_TOKEN_SECONDS", default=3600)
+# The "this wasn't me" link sent to the old address after an email change (docs/security.md).
+ACCOUNTS_EMAIL_REVERT_URL = env("ACCOUNTS_EMAIL_REVERT_URL", default=f"{FRONTEND_URL}/revert-email")
+ACCOUNTS_EMAIL_REVERT_TOKEN_SECONDS = env.int("ACCOUNTS_EMAIL_REVERT_TOKEN_SECONDS", default=7 * 24 * 3600)
 # register, resend and reset answer no sooner than this, whichever path they took (no timing oracle).
 ACCOUNTS_MIN_RESPONSE_SECONDS = env.float("ACCOUNTS_MIN_RESPONSE_SECONDS", default=0.25)
 # Key of the HMAC that the account_deleted event keeps of an erased address (docs/security.md
@@ -558,6 +564,9 @@ if CELERY_BROKER_URL.startswith("sqs://"):
 # ---------------------------------------------------------------------------------------------
 # Staff must enter a TOTP code (django-otp) at the admin login; on by default in production.
 ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=False)
+# django-otp's admin never shows a device's key or its config/QR page (manage.py
+# staff_totp_device prints a new secret to whoever runs it on the server).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Admin login attempts allowed per client IP and per account ("count/period", core.throttling).
 ADMIN_LOGIN_THROTTLE_IP = env("ADMIN_LOGIN_THROTTLE_IP", default="30/10m")
 ADMIN_LOGIN_THROTTLE_USER = env("ADMIN_LOGIN_THROTTLE_USER", default="10/15m")

@@ -13,7 +13,7 @@ from core.testing import assert_api_error
 from notifications.models import Notification
 from tests.accounts.conftest import STRONG_PASSWORD, last_mail_to, token_in
 from tests.conftest import client_for
-from tests.factories import UserFactory
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +93,7 @@ def test_patch_ignores_privileged_fields(call, auth_client, user):
 
 def test_email_change_waits_for_the_new_address_to_confirm(call, auth_client, user, password, api_client):
     old = user.email
-    response = call(auth_client, "patch", ME, {"email": "New@Example.com"})
+    response = call(auth_client, "patch", ME, {"email": "New@Example.com", "password": DEFAULT_PASSWORD})
     assert response.status_code == 200
     assert response.json()["email"] == old and response.json()["pending_email"] == "new@example.com"
     message = last_mail_to("new@example.com")
@@ -114,22 +114,22 @@ def test_email_change_waits_for_the_new_address_to_confirm(call, auth_client, us
 
 
 def test_a_newer_email_change_supersedes_the_older_link(call, auth_client, user, api_client):
-    call(auth_client, "patch", ME, {"email": "first@example.com"})
+    call(auth_client, "patch", ME, {"email": "first@example.com", "password": DEFAULT_PASSWORD})
     first = token_in(last_mail_to("first@example.com"))
-    call(auth_client, "patch", ME, {"email": "second@example.com"})
+    call(auth_client, "patch", ME, {"email": "second@example.com", "password": DEFAULT_PASSWORD})
     assert_api_error(call(api_client, "post", VERIFY, {"token": first}), 400, "token_invalid")
     user.refresh_from_db()
     assert user.pending_email == "second@example.com"
 
 
 def test_asking_for_the_current_email_cancels_a_pending_change(call, auth_client, user):
-    call(auth_client, "patch", ME, {"email": "first@example.com"})
-    response = call(auth_client, "patch", ME, {"email": user.email.upper()})
+    call(auth_client, "patch", ME, {"email": "first@example.com", "password": DEFAULT_PASSWORD})
+    response = call(auth_client, "patch", ME, {"email": user.email.upper(), "password": DEFAULT_PASSWORD})
     assert response.json()["pending_email"] == ""
 
 
 def test_email_change_to_a_taken_address_fails_only_at_confirmation(call, auth_client, user, other_user, api_client):
-    response = call(auth_client, "patch", ME, {"email": other_user.email})
+    response = call(auth_client, "patch", ME, {"email": other_user.email, "password": DEFAULT_PASSWORD})
     assert response.status_code == 200  # the requester does not learn the address is taken
     token = token_in(last_mail_to(other_user.email))
     assert_api_error(call(api_client, "post", VERIFY, {"token": token}), 409, "email_taken")

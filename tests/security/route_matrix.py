@@ -65,6 +65,7 @@ PUBLIC: dict[str, str] = {
     # address has an account or not, and is throttled per IP and per address (tests/accounts/test_abuse.py).
     "accounts:register": "sign-up; an address already taken gets the same 201 shape as a new one",
     "accounts:verify-email": "authenticated by the signed, single-use, expiring token from the email",
+    "accounts:email-revert": "authenticated by the signed, expiring token mailed to the old address; refused once used",
     "accounts:verify-email-resend": "202 with one fixed body whoever the address belongs to",
     "accounts:token": "login; one 401 invalid_credentials for a wrong password, unknown or inactive address",
     "accounts:token-refresh": "authenticated by the refresh token in the body (rotated, blacklisted once used)",

@@ -71,12 +71,12 @@ def test_no_metric_lines_unless_enabled(api_client, settings, capsys):
 def test_the_request_log_line_carries_request_id_user_status_and_latency(auth_client, user, caplog):
     caplog.handler.addFilter(RequestIdFilter())
     with caplog.at_level(logging.INFO, logger="stackpro.request"):
-        response = auth_client.get("/api/schema/", HTTP_X_REQUEST_ID="abc-1")
+        response = auth_client.get("/api/v1/auth/me/", HTTP_X_REQUEST_ID="abc-1")
     assert response.status_code == 200
     (record,) = [r for r in caplog.records if r.name == "stackpro.request"]
     line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == "abc-1" and line["user_id"] == str(user.pk)
-    assert line["status"] == 200 and line["method"] == "GET" and line["path"] == "/api/schema/"
+    assert line["status"] == 200 and line["method"] == "GET" and line["path"] == "/api/v1/auth/me/"
     assert isinstance(line["latency_ms"], float)
 
 
