@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,6 +79,46 @@ def _media_root(settings: Any, tmp_path: Any) -> None:
             **settings.STORAGES,
             "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path / "media")}},
         }
+
+
+# ------------------------------------------------------------------------------------------------
+# Threads: an exception that ends a thread fails the test (pyproject.toml makes pytest's
+# PytestUnhandledThreadExceptionWarning an error), unless the test expected that very death.
+# ------------------------------------------------------------------------------------------------
+class ThreadDeaths:
+    """The threads a test expects to die: ``thread_deaths.expect("fake-anthropic-request",
+    BrokenPipeError)``. A death that matches a name prefix and an exception type is recorded in
+    ``seen`` instead of failing the test; any other still fails it."""
+
+    def __init__(self) -> None:
+        self.expected: list[tuple[str, tuple[type[BaseException], ...]]] = []
+        self.seen: list[tuple[str, BaseException]] = []
+
+    def expect(self, name_prefix: str, *types: type[BaseException]) -> None:
+        assert types, "name the exception types the thread is expected to die of"
+        self.expected.append((name_prefix, types))
+
+    def matches(self, args: threading.ExceptHookArgs) -> bool:
+        name = args.thread.name if args.thread is not None else ""
+        return any(name.startswith(prefix) and isinstance(args.exc_value, types) for prefix, types in self.expected)
+
+
+@pytest.fixture
+def thread_deaths() -> Iterator[ThreadDeaths]:
+    deaths = ThreadDeaths()
+    previous = threading.excepthook  # pytest's: it reports the death at the end of the test phase
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if deaths.matches(args):
+            deaths.seen.append((args.thread.name if args.thread else "", args.exc_value))  # type: ignore[arg-type]
+        else:
+            previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield deaths
+    finally:
+        threading.excepthook = previous
 
 
 # ------------------------------------------------------------------------------------------------

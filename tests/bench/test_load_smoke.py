@@ -64,9 +64,11 @@ def copy_test_database(tmp_path: Path) -> str:
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_load_scenario_smoke(django_db_setup, django_db_blocker, tmp_path):
-    with django_db_blocker.unblock():
-        database_url = copy_test_database(tmp_path)
+# Not for a transaction (none to wrap: the copy is DDL); the marker makes pytest-django set the test
+# database up when this module runs alone, which the django_db_setup fixture alone does not.
+@pytest.mark.django_db(transaction=True)
+def test_load_scenario_smoke(tmp_path):
+    database_url = copy_test_database(tmp_path)
     figures = tmp_path / "figures.json"
     command = [
         sys.executable,

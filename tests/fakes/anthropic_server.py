@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes.server import StrictHTTPServer
+
 CHARS_PER_TOKEN = 4
 
 
@@ -49,9 +51,10 @@ class RecordedRequest:
     body: dict[str, Any]
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(StrictHTTPServer):
     # socketserver's default listen backlog is 5: a burst of load-test sends would be refused.
     request_queue_size = 1024
+    thread_name = "fake-anthropic"
 
 
 @dataclass
@@ -79,7 +82,6 @@ class FakeAnthropic:
             fake = state
 
         self.server = _Server((host, port), Handler)
-        self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="fake-anthropic", daemon=True)
         self.thread.start()
         return self

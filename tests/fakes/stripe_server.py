@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes.server import StrictHTTPServer
+
 _TWO_PART = ("checkout/sessions", "billing_portal/sessions")
 _PREFIX = {
     "customers": "cus",
@@ -125,9 +127,9 @@ class FakeStripe:
 
             do_GET = do_POST = do_DELETE = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = StrictHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.thread_name = "fake-stripe"
+        threading.Thread(target=self._server.serve_forever, name="fake-stripe", daemon=True).start()
         return self
 
     def stop(self) -> None:

@@ -3,7 +3,6 @@ servers, and helpers to run a real gunicorn on the pytest database."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,36 +31,6 @@ S3_READ_TIMEOUT = 0.5
 S3_MAX_ATTEMPTS = 2
 
 
-def set_mode(proxy: FaultyProxy, mode: str) -> None:
-    """Set the proxy's mode and wait until it holds. After REFUSE, FaultyProxy's accept loop may
-    still be inside ``accept()`` on the listener it just closed (it polls with a 0.2 s timeout, and
-    the kernel keeps a listener open under a blocked accept): a connection arriving then would be
-    accepted and forwarded. So wait that poll out and drop whatever got in meanwhile."""
-    deadline = time.monotonic() + 3
-    while True:
-        try:
-            proxy.set_mode(mode)
-            break
-        except OSError:  # the port is released a moment after REFUSE: retry briefly
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-    if mode == FaultyProxy.REFUSE:
-        time.sleep(0.3)
-        proxy._drop_connections()
-
-
-def heal(proxy: FaultyProxy) -> None:
-    """Back to forwarding, first closing the connections a HANG holds (while still hanging, so no
-    relay thread passes them on). Otherwise the proxy would forward their buffered requests late,
-    after the client gave up: a request the service never saw during the outage would reach it
-    afterwards — an artifact of the proxy. (The real "accepted, answer lost" case is what the
-    cleanup task and the email claim are for.)"""
-    if proxy.mode == FaultyProxy.HANG:
-        proxy._drop_connections()
-    set_mode(proxy, FaultyProxy.FORWARD)
-
-
 class BrokenS3:
     """The test's bucket, with the app talking to it through a proxy the test breaks."""
 
@@ -73,13 +42,13 @@ class BrokenS3:
         return self.bucket.keys()  # straight to moto, past the proxy
 
     def refuse(self) -> None:
-        set_mode(self.proxy, FaultyProxy.REFUSE)
+        self.proxy.set_mode(FaultyProxy.REFUSE)
 
     def hang(self) -> None:
-        set_mode(self.proxy, FaultyProxy.HANG)
+        self.proxy.set_mode(FaultyProxy.HANG)
 
     def restore(self) -> None:
-        heal(self.proxy)
+        self.proxy.heal()
 
 
 @pytest.fixture

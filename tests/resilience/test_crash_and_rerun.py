@@ -44,8 +44,6 @@ from tests.resilience.backends import DyingBackend, WorkerKilled
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.integration,
-    # FaultyProxy's relay threads trip over the sockets it closes on purpose: noise, not a failure.
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning"),
 ]
 
 

@@ -20,13 +20,10 @@ from notifications.models import EmailDelivery, Notification
 from notifications.services import notify
 from notifications.tasks import send_email_delivery_task
 from tests.fixtures.moto import ACCESS_KEY, REGION, SECRET_KEY
-from tests.resilience.conftest import heal, set_mode
 
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.integration,
-    # FaultyProxy's relay threads trip over the sockets it closes on purpose: noise, not a failure.
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning"),
 ]
 
 SES_TIMEOUT, SES_ATTEMPTS = 0.5, 2
@@ -81,7 +78,7 @@ def test_ses_down_keeps_the_notification_and_the_email_is_sent_once_it_is_back(
     fault, broken_ses, user, django_capture_on_commit_callbacks
 ):
     before = len(sent_messages())
-    set_mode(broken_ses, fault)
+    broken_ses.set_mode(fault)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         notification = notify(user=user, category="billing", title="Your payment failed")
     delivery = EmailDelivery.objects.get(notification=notification)
@@ -100,7 +97,7 @@ def test_ses_down_keeps_the_notification_and_the_email_is_sent_once_it_is_back(
     assert len(sent_messages()) == before
 
     # SES is back: the retry (the task republished after its countdown) sends it, exactly once.
-    heal(broken_ses)
+    broken_ses.heal()
     assert send_email_delivery_task.apply(args=[str(delivery.pk)], retries=1).get() == "sent"
     assert send_email_delivery_task.apply(args=[str(delivery.pk)], retries=2).get() == "not_claimed"
     delivery.refresh_from_db()

@@ -29,19 +29,6 @@ def dead_redis_url() -> str:
     return f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
 
 
-def set_mode(proxy: FaultyProxy, mode: str) -> None:
-    """FaultyProxy releases its port a moment after REFUSE (its accept loop polls): retry briefly."""
-    deadline = time.monotonic() + 3
-    while True:
-        try:
-            proxy.set_mode(mode)
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 # ------------------------------------------------------------------------------------------------
 # The cache backend
 # ------------------------------------------------------------------------------------------------
@@ -108,8 +95,6 @@ def test_the_api_keeps_serving_without_its_cache(dead_cache, api_client, setting
 @pytest.mark.redis
 @pytest.mark.slow
 @needs_redis
-# FaultyProxy's relay threads may trip over a socket it closed itself: noise, not a failure here.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_server_with_redis_refusing_and_hanging_keeps_serving_then_recovers(django_db_setup):
     target = urlsplit(REDIS_URL)
     proxy = FaultyProxy(target.hostname or "127.0.0.1", target.port or 6379).start()
@@ -127,7 +112,7 @@ def test_server_with_redis_refusing_and_hanging_keeps_serving_then_recovers(djan
             assert http("GET", f"{base}/api/v1/health/ready/")[0] == 200
 
             for mode in (FaultyProxy.REFUSE, FaultyProxy.HANG):
-                set_mode(proxy, mode)
+                proxy.set_mode(mode)
                 timings = []
                 for _ in range(5):
                     started = time.monotonic()
@@ -151,7 +136,7 @@ def test_server_with_redis_refusing_and_hanging_keeps_serving_then_recovers(djan
                 assert int(headers["Retry-After"]) > 0
                 assert http("GET", f"{base}/api/v1/health/", timeout=2)[0] == 200
 
-                set_mode(proxy, FaultyProxy.FORWARD)
+                proxy.set_mode(FaultyProxy.FORWARD)
                 deadline = time.monotonic() + 10
                 while http("GET", f"{base}/api/v1/health/ready/", timeout=5)[0] != 200:
                     assert time.monotonic() < deadline, "the cache did not come back"
@@ -261,7 +246,7 @@ def test_a_live_broker_gets_the_message_and_nothing_runs_here(settings):
 def test_a_hanging_broker_is_bounded_then_inline(settings):
     target = urlsplit(REDIS_URL)
     proxy = FaultyProxy(target.hostname or "127.0.0.1", target.port or 6379).start()
-    set_mode(proxy, FaultyProxy.HANG)
+    proxy.set_mode(FaultyProxy.HANG)
     app = make_app(settings, f"redis://127.0.0.1:{proxy.port}{target.path or '/0'}")
     record, _ = register_tasks(app)
     RAN.clear()

@@ -25,8 +25,6 @@ from tests.resilience.conftest import S3_CONNECT_TIMEOUT, S3_MAX_ATTEMPTS, S3_RE
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.integration,
-    # FaultyProxy's relay threads trip over the sockets it closes on purpose: noise, not a failure.
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning"),
 ]
 
 # The worst a storage call may take while S3 hangs: every attempt waits for the read timeout.
