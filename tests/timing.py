@@ -21,7 +21,7 @@ T = TypeVar("T")
 # Overhead allowed on top of the configured waits, in baselines. A healthy request of the same kind
 # is the unit; a handful of them covers the extra work of the failing path (an error rendered, a
 # connection closed and reopened) and the scheduler's hiccups on a loaded machine.
-OVERHEAD_FACTOR = 10
+OVERHEAD_FACTOR = 5
 # The smallest baseline used: a request timed at 3 ms on an idle moment says little about the next.
 MIN_BASELINE = 0.1
 

@@ -12,6 +12,11 @@ from tests.fakes.anthropic_server import FakeAnthropic
 
 @pytest.fixture(scope="session")
 def _fake_anthropic_server() -> Iterator[FakeAnthropic]:
+    from assistant.claude import load_sdk
+
+    # The SDK's first import (~1 s, more on a busy machine) would count against the first timed
+    # send's deadline; a server worker imports it as it starts (deploy/gunicorn_conf.py), so do the same.
+    load_sdk()
     fake = FakeAnthropic().start()
     yield fake
     fake.stop()

@@ -174,11 +174,20 @@ def test_twenty_concurrent_sends_when_the_quota_covers_one(user, fake_anthropic,
         pytest.skip("needs MariaDB/MySQL: SQLite serialises every writer, so there is no race to test")
     settings.ASSISTANT_MAX_TOKENS = 30_000  # each send reserves ~30k of the 50k: only one fits
     settings.ASSISTANT_MAX_TOKENS_CEILING = 30_000
-    fake_anthropic.latency_ms = 300  # keep the winner in flight while the others try
+    # The winner stays in flight until every other send has been answered (not for a fixed time, which
+    # a busy machine could outlast): its reservation is what the others must meet. Time enough for that.
+    settings.ANTHROPIC_TIMEOUT_SECONDS = settings.ASSISTANT_DEADLINE_SECONDS = 60
     conversation = Conversation.objects.create(user=user)
     barrier = threading.Barrier(20)
     statuses: list[int] = []
     codes: list[str] = []
+    losers_done = threading.Event()
+
+    def reply(body):
+        losers_done.wait(30)  # runs in the fake server's thread, for the one send that got through
+        return "the winner's answer"
+
+    fake_anthropic.reply = reply
 
     def worker(n: int) -> None:
         client = client_for(user)
@@ -187,6 +196,8 @@ def test_twenty_concurrent_sends_when_the_quota_covers_one(user, fake_anthropic,
             response = send(client, conversation, f"question {n}")  # distinct: no response-cache hits
             statuses.append(response.status_code)
             codes.append(response.json().get("code", "ok"))
+            if statuses.count(402) == 19:
+                losers_done.set()
         finally:
             connections.close_all()
 
@@ -196,6 +207,9 @@ def test_twenty_concurrent_sends_when_the_quota_covers_one(user, fake_anthropic,
     for thread in threads:
         thread.join(30)
 
+    assert losers_done.is_set(), list(
+        zip(statuses, codes, strict=True)
+    )  # all 19 refused while the winner was in flight
     assert sorted(statuses) == [201] + [402] * 19, list(zip(statuses, codes, strict=True))
     assert set(codes) == {"ok", "plan_limit_exceeded"}
     assert fake_anthropic.calls == 1
