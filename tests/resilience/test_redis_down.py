@@ -7,6 +7,7 @@ server test puts a breakable proxy between a real gunicorn and the real Redis (n
 
 import logging
 import os
+import statistics
 import time
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from core.testing.tcp_proxy import FaultyProxy
 from core.throttling import hit
 from tests.fuzz.harness import pytest_database_url
 from tests.servers import free_port, gunicorn, http
+from tests.timing import assert_within, baseline
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL")
@@ -110,6 +112,7 @@ def test_server_with_redis_refusing_and_hanging_keeps_serving_then_recovers(djan
             assert http("GET", cached)[2] == {"cached_hits": 0}
             assert http("GET", cached)[2] == {"cached_hits": 1}  # the cache works through the proxy
             assert http("GET", f"{base}/api/v1/health/ready/")[0] == 200
+            base_time = baseline(lambda: http("GET", cached))  # the same request, Redis healthy
 
             for mode in (FaultyProxy.REFUSE, FaultyProxy.HANG):
                 proxy.set_mode(mode)
@@ -129,8 +132,10 @@ def test_server_with_redis_refusing_and_hanging_keeps_serving_then_recovers(djan
                         timings.append(time.monotonic() - started)
                         assert status == 200 and body == {"cached_hits": 0}, (mode, status, body)
                 print(mode, "request times (s):", [round(t, 3) for t in timings])
-                # At most one request per breaker period waits for Redis's socket timeout.
-                assert max(timings) < 3.5 and sorted(timings)[len(timings) // 2] < 0.5, (mode, timings)
+                # At most one request per breaker period waits for Redis (its connect and socket
+                # timeouts, 1 s each: settings CACHES); the others skip it and are as fast as healthy ones.
+                assert_within(max(timings), waits=1 + 1, base=base_time, what=(mode, timings))
+                assert_within(statistics.median(timings), waits=0, base=base_time, what=(mode, timings))
                 status, headers, body = http("GET", f"{base}/api/v1/health/ready/", timeout=10)
                 assert status == 503 and body["checks"]["cache"] == "unavailable", (mode, body)
                 assert int(headers["Retry-After"]) > 0
