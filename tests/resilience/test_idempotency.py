@@ -1,8 +1,10 @@
 """Idempotency-Key: a retried POST runs once and gets the first answer; misuse is a clear error."""
 
+import json
 import os
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -17,6 +19,7 @@ from core.models import IdempotencyRecord
 from core.testing import assert_api_error
 from tests.conftest import client_for
 from tests.factories import UserFactory
+from tests.resilience.urls import HOLDS, Hold
 
 pytestmark = [pytest.mark.urls("tests.resilience.urls")]
 
@@ -216,38 +219,52 @@ def test_a_claim_abandoned_by_a_dead_process_is_taken_over(auth_client, user, se
 # ------------------------------------------------------------------------------------------------
 # Two requests with one key at the same time, on real connections (threads, committed data).
 # ------------------------------------------------------------------------------------------------
-def _concurrent_posts(token, body, key, count=2):
-    results = []
+def _concurrent_posts(token, key, *, waits: bool):
+    """The first request is held inside the view (its key claimed, its work not done) while the
+    second arrives; then the first is released. Returns both responses, first request's first."""
+    hold = HOLDS[key] = Hold()
+    body = json.dumps({"name": "together", "hold": key})
+    results: dict[int, Any] = {}
 
-    def worker():
+    def worker(n: int) -> None:
         try:
             client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-            response = client.post(THINGS, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
-            results.append(response)
+            results[n] = client.post(THINGS, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
+    first, second = (threading.Thread(target=worker, args=(n,)) for n in (0, 1))
+    try:
+        first.start()
+        assert hold.entered.wait(30), "the first request never reached the view"
+        second.start()
+        if waits:
+            # The second waits for the first (IDEMPOTENCY_WAIT_SECONDS): let it start waiting. Should
+            # a busy machine make it late, it finds the first done and replays: the same outcome.
+            second.join(0.3)
+        else:
+            second.join(30)  # no waiting allowed: answered while the first is still held
+            assert not second.is_alive()
+    finally:
+        hold.released.set()
+        first.join(30)
+        second.join(30)
+        HOLDS.pop(key, None)
+    return [results[0], results[1]]
 
 
 @pytest.mark.slow
 @pytest.mark.mysql
 @pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("mysql"), reason="needs MariaDB")
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("wait", "expected"), [(0, {201: 1, 409: 1}), (5, {201: 2})])
+@pytest.mark.parametrize(("wait", "expected"), [(0, {201: 1, 409: 1}), (30, {201: 2})])
 def test_concurrent_requests_with_one_key_do_the_work_once(settings, wait, expected):
     from rest_framework_simplejwt.tokens import RefreshToken
 
     settings.IDEMPOTENCY_WAIT_SECONDS = wait
     user = UserFactory()
     token = str(RefreshToken.for_user(user).access_token)
-    body = '{"name": "together", "delay": 1.0}'
-    responses = _concurrent_posts(token, body, key=f"together-{wait}")
+    responses = _concurrent_posts(token, key=f"together-{wait}", waits=wait > 0)
     statuses = {}
     for response in responses:
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1

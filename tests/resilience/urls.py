@@ -1,6 +1,6 @@
 """Throwaway views for the resilience tests (idempotency, degraded cache), plus the project's URLs."""
 
-import time
+import threading
 
 from django.contrib.auth.models import Group
 from django.core.cache import cache
@@ -16,9 +16,20 @@ from stackpro.urls import urlpatterns as project_urlpatterns
 FLAKY_ATTEMPTS: dict[str, int] = {}
 
 
+class Hold:
+    """A request that waits inside the view until the test releases it (in-process clients only):
+    "the first request is still running" as a state the test sets, not a time it hopes is enough."""
+
+    def __init__(self) -> None:
+        self.entered, self.released = threading.Event(), threading.Event()
+
+
+HOLDS: dict[str, Hold] = {}
+
+
 class ThingSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    delay = serializers.FloatField(required=False, min_value=0, max_value=5)
+    hold = serializers.CharField(required=False)  # a name in HOLDS
 
 
 class CreateThingView(APIView):
@@ -27,7 +38,9 @@ class CreateThingView(APIView):
     def post(self, request):
         serializer = ThingSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        time.sleep(serializer.validated_data.get("delay", 0))  # the work takes a while
+        if hold := HOLDS.get(serializer.validated_data.get("hold", "")):
+            hold.entered.set()
+            hold.released.wait(30)
         group = Group.objects.create(name=f"{serializer.validated_data['name']}-{Group.objects.count()}")
         return Response({"id": group.pk, "name": group.name}, status=201, headers={"Location": f"/things/{group.pk}/"})
 
