@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 
 import boto3
 import pytest
 import requests
 from botocore.config import Config
 
-from tests.fakes.server import StrictHTTPServer
 from tests.fixtures.moto import ACCESS_KEY, REGION, SECRET_KEY, PolicyError, evaluate_post, moto_s3_server  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -233,53 +229,3 @@ def test_requests_other_than_form_posts_pass_through(moto_s3_server, bucket):  #
     client.delete_object(Bucket=bucket, Key="direct.txt")
     assert stored(moto_s3_server, bucket) == []
     assert moto_s3_server.gate.refusals == []
-
-
-# -- a handler exception fails the test ------------------------------------------------------------
-class _Exploding(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
-        raise ValueError("a bug in a fake server")
-
-    def log_message(self, *args):
-        pass
-
-
-def test_an_exception_in_a_fake_server_ends_its_thread_where_pytest_sees_it(thread_deaths):
-    thread_deaths.expect("exploding-request", ValueError)
-    server = StrictHTTPServer(("127.0.0.1", 0), _Exploding)
-    server.thread_name = "exploding"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with pytest.raises(requests.ConnectionError):  # the handler died without answering
-            requests.get(f"http://127.0.0.1:{server.server_address[1]}/", timeout=5)
-    finally:
-        server.shutdown()
-        server.server_close()
-    deadline = time.monotonic() + 5
-    while not thread_deaths.seen and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert [(name, type(exc)) for name, exc in thread_deaths.seen] == [("exploding-request", ValueError)]
-
-
-def test_an_unexpected_thread_death_fails_the_test(pytester):
-    """pyproject.toml's filter turns pytest's thread-exception warning into a failure."""
-    import tomllib
-    from pathlib import Path
-
-    config = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
-    filters = config["tool"]["pytest"]["ini_options"]["filterwarnings"]
-    assert "error::pytest.PytestUnhandledThreadExceptionWarning" in filters
-    pytester.makepyfile(
-        """
-        import threading
-
-        def test_dies():
-            thread = threading.Thread(target=lambda: 1 / 0, name="fake-x-request")
-            thread.start()
-            thread.join()
-        """
-    )
-    warning_args = [arg for f in filters for arg in ("-W", f)]
-    result = pytester.runpytest_subprocess(*warning_args, "-p", "no:django", "-p", "no:cacheprovider")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*Exception in thread fake-x-request*"])
