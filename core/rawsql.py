@@ -104,13 +104,6 @@ class Query:
         return out
 
 
-def fetch(
-    sql: str, params: Sequence[Any], fields: Sequence[Field | None], using: str = DEFAULT_DB_ALIAS
-) -> Sequence[Sequence[Any]]:
-    """Rows of a one-off statement (``Query(sql, fields).rows(params)``)."""
-    return Query(sql, fields).rows(params, using)
-
-
 @functools.cache
 def _pk_query(model: type[Model], vendor: str, using: str) -> tuple[Query, list[str]]:
     meta = model._meta

@@ -9,9 +9,9 @@ import pytest
 
 from assistant.models import Conversation, Message, MonthlyUsage
 from assistant.prompting import BASE_PROMPT
-from core.testing import assert_api_error
 from tests.assistant.conftest import messages_url
 from tests.assistant.factories import ConversationFactory
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

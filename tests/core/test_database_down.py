@@ -9,8 +9,8 @@ import time
 import pytest
 from django.db import connection
 
-from core.testing.tcp_proxy import FaultyProxy
 from tests.servers import gunicorn, http
+from tests.support.tcp_proxy import FaultyProxy
 
 pytestmark = [
     pytest.mark.mysql,

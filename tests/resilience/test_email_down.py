@@ -15,12 +15,12 @@ import boto3
 import pytest
 from celery.exceptions import Retry
 
-from core.testing.tcp_proxy import FaultyProxy
 from notifications.models import EmailDelivery, Notification
 from notifications.services import notify
 from notifications.tasks import send_email_delivery_task
 from tests.fixtures.moto import ACCESS_KEY, REGION, SECRET_KEY
 from tests.resilience.conftest import heal, set_mode
+from tests.support.tcp_proxy import FaultyProxy
 
 pytestmark = [
     pytest.mark.django_db,
