@@ -27,9 +27,7 @@ class Command(BaseCommand):
         if not secret.startswith("whsec_"):
             raise CommandError("STRIPE_WEBHOOK_SECRET must be set to the endpoint's signing secret (whsec_…).")
         livemode = bool(settings.STRIPE_LIVE_MODE)
-        endpoint_id = (
-            settings.STRIPE_WEBHOOK_ENDPOINT_ID or f"we_stackpro_{'live' if livemode else 'test'}"
-        )
+        endpoint_id = settings.STRIPE_WEBHOOK_ENDPOINT_ID or f"we_stackpro_{'live' if livemode else 'test'}"
         wanted_uuid = settings.STRIPE_WEBHOOK_UUID
         endpoint = WebhookEndpoint.objects.filter(id=endpoint_id).first()
         if endpoint is None:
