@@ -39,9 +39,11 @@ test: install-dev
 	@if [[ "$$DATABASE_URL" == mysql* ]]; then $(MAKE) --no-print-directory install-mysql; fi
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff, and the import ladder of docs/architecture.md (import-linter contracts in pyproject.toml).
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install-dev
 	$(VENV)/bin/ruff check --fix .

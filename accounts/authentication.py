@@ -33,6 +33,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
 
 from core import rawsql
+from core.models import IdempotencyRecord
 
 TOKEN_CACHE_SIZE = 4096
 # The user's token_version when the token was issued (absent: 0, a token from before the claim).
@@ -95,7 +96,7 @@ def idempotency_scope(request: Any) -> str | None:
         authenticated = JWTAuthentication().authenticate(request)
     except (AuthenticationFailed, InvalidToken, TokenError):
         return None  # the view answers 401
-    return f"user:{authenticated[0].pk}" if authenticated else None
+    return IdempotencyRecord.user_scope(authenticated[0].pk) if authenticated else None
 
 
 class JWTScheme(SimpleJWTScheme):

@@ -1,9 +1,6 @@
 """Every message the accounts app sends, in one place, through the notifications app's services.
 
 Links carrying a token go in ``secrets``: the outbox stores them redacted (docs/security.md).
-
-(``notifications`` sits above ``accounts`` in the import ladder; the imports are local so accounts
-still loads without it, and the dependency stays in this one module.)
 """
 
 from __future__ import annotations
@@ -12,6 +9,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.template.loader import render_to_string
+
+from notifications.services import notify, send_transactional_email
 
 from .models import User
 
@@ -21,8 +21,6 @@ def _link(base: str, token: str) -> str:
 
 
 def send_verification(*, user: User, email: str, token: str) -> None:
-    from notifications.services import send_transactional_email
-
     context = {
         "name": user.name,
         "email": email,
@@ -34,8 +32,6 @@ def send_verification(*, user: User, email: str, token: str) -> None:
 
 
 def send_password_reset(*, user: User, token: str) -> None:
-    from notifications.services import send_transactional_email
-
     context = {
         "name": user.name,
         "email": user.email,
@@ -47,8 +43,6 @@ def send_password_reset(*, user: User, token: str) -> None:
 
 def send_email_changed(*, user: User, old_email: str, token: str) -> None:
     """To the address an account just left: the new address and a one-click "this wasn't me" link."""
-    from notifications.services import send_transactional_email
-
     context = {
         "name": user.name,
         "old_email": old_email,
@@ -61,15 +55,11 @@ def send_email_changed(*, user: User, old_email: str, token: str) -> None:
 
 def send_already_registered(*, user: User) -> None:
     """Someone tried to register with an address that has an account: tell its owner, not the caller."""
-    from notifications.services import send_transactional_email
-
     context = {"name": user.name, "email": user.email, "reset_link": settings.ACCOUNTS_PASSWORD_RESET_URL}
     send_transactional_email(to=user.email, template="accounts_already_registered", context=context)
 
 
 def send_account_deleted(*, email: str, name: str) -> None:
-    from notifications.services import send_transactional_email
-
     # The address is erased with the account: the outbox row goes once the message is sent.
     send_transactional_email(
         to=email,
@@ -80,15 +70,11 @@ def send_account_deleted(*, email: str, name: str) -> None:
 
 
 def notify_security(*, user: User, title: str, body: str = "", data: dict[str, Any] | None = None) -> None:
-    from notifications.services import notify
-
     notify(user=user, category="security", title=title, body=body, data=data)
 
 
 def render_decoy(template: str) -> None:
     """Render ``template`` without sending: the work a known address would have cost (timing)."""
-    from django.template.loader import render_to_string
-
     context = {"product_name": settings.PRODUCT_NAME, "name": "", "email": "", "link": settings.FRONTEND_URL}
     for suffix in ("subject.txt", "txt", "html"):
         render_to_string(f"emails/{template}.{suffix}", context)

@@ -43,9 +43,9 @@ def check(request: Any, action: str, email: str | None) -> None:
     cannot lock out the owner of the mailbox by itself).
     """
     email_setting, ip_setting = RATES[action]
-    allowed, retry_after = _hit(f"auth:{action}:ip:{client_ip(request)}", getattr(settings, ip_setting, None))
+    allowed, retry_after = _hit(f"auth:{action}:ip:{client_ip(request)}", getattr(settings, ip_setting))
     if allowed and email:
-        allowed, retry_after = _hit(f"auth:{action}:email:{email_key(email)}", getattr(settings, email_setting, None))
+        allowed, retry_after = _hit(f"auth:{action}:email:{email_key(email)}", getattr(settings, email_setting))
     if not allowed:
         raise RateLimited("Too many attempts. Please wait before trying again.", retry_after=retry_after)
 

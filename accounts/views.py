@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import validate
 from core.schema import error_responses
 
 from . import services, throttles
@@ -39,12 +40,6 @@ from .serializers import (
 # The one body of every "we may have sent you an email" answer, whoever the address belongs to.
 EMAIL_SENT_BODY = {"detail": "If this address can receive the email, it is on its way."}
 NO_CONTENT = OpenApiResponse(description="Done.")
-
-
-def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _me(request: Request) -> User:
@@ -72,7 +67,7 @@ class PublicView(APIView):
 class RegisterView(PublicView):
     @extend_schema(request=RegisterSerializer, responses={201: UserSerializer}, summary="Create an account")
     def post(self, request: Request) -> Response:
-        data = _valid(RegisterSerializer, request)
+        data = validate(RegisterSerializer, request.data)
         throttles.check(request, "register", data["email"])
         with _min_duration():
             user, created = services.user_register(
@@ -96,7 +91,7 @@ class VerifyEmailView(PublicView):
         summary="Confirm an email address",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(TokenSerializer, request)
+        data = validate(TokenSerializer, request.data)
         user = services.email_verify(token=data["token"], meta=services.RequestMeta.from_request(request))
         return Response(UserSerializer(user).data)
 
@@ -108,7 +103,7 @@ class EmailRevertView(PublicView):
         summary="Undo an email change (the link sent to the old address)",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(TokenSerializer, request)
+        data = validate(TokenSerializer, request.data)
         user = services.email_revert(token=data["token"], meta=services.RequestMeta.from_request(request))
         return Response(UserSerializer(user).data)
 
@@ -116,7 +111,7 @@ class EmailRevertView(PublicView):
 class VerifyEmailResendView(PublicView):
     @extend_schema(request=EmailSerializer, responses={202: DetailSerializer}, summary="Send the link again")
     def post(self, request: Request) -> Response:
-        data = _valid(EmailSerializer, request)
+        data = validate(EmailSerializer, request.data)
         throttles.check(request, "verify_resend", data["email"])
         with _min_duration():
             services.verification_resend(email=data["email"], meta=services.RequestMeta.from_request(request))
@@ -126,7 +121,7 @@ class VerifyEmailResendView(PublicView):
 class LoginView(PublicView):
     @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer}, summary="Log in")
     def post(self, request: Request) -> Response:
-        data = _valid(LoginSerializer, request)
+        data = validate(LoginSerializer, request.data)
         throttles.check(request, "login", data["email"])
         pair = services.login(
             email=data["email"], password=data["password"], meta=services.RequestMeta.from_request(request)
@@ -137,7 +132,7 @@ class LoginView(PublicView):
 class RefreshView(PublicView):
     @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer}, summary="Rotate tokens")
     def post(self, request: Request) -> Response:
-        data = _valid(RefreshSerializer, request)
+        data = validate(RefreshSerializer, request.data)
         pair = services.token_refresh(raw=data["refresh"], meta=services.RequestMeta.from_request(request))
         return Response(pair)
 
@@ -145,7 +140,7 @@ class RefreshView(PublicView):
 class LogoutView(PublicView):
     @extend_schema(request=RefreshSerializer, responses={204: NO_CONTENT}, summary="Revoke a refresh token")
     def post(self, request: Request) -> Response:
-        data = _valid(RefreshSerializer, request)
+        data = validate(RefreshSerializer, request.data)
         services.logout(raw=data["refresh"], meta=services.RequestMeta.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -159,7 +154,7 @@ class MeView(APIView):
 
     @extend_schema(request=MeUpdateSerializer, responses={200: MeSerializer}, summary="Change name or email")
     def patch(self, request: Request) -> Response:
-        data = _valid(MeUpdateSerializer, request)
+        data = validate(MeUpdateSerializer, request.data)
         if data.get("email"):  # each change mails a link to an address of the caller's choosing
             throttles.check(request, "verify_resend", data["email"])
             throttles.check_password_attempt(_me(request))
@@ -174,7 +169,7 @@ class MeView(APIView):
 
     @extend_schema(request=PasswordSerializer, responses={204: NO_CONTENT}, summary="Delete your account")
     def delete(self, request: Request) -> Response:
-        data = _valid(PasswordSerializer, request)
+        data = validate(PasswordSerializer, request.data)
         throttles.check_password_attempt(_me(request))
         services.user_delete_self(
             user=_me(request), password=data["password"], meta=services.RequestMeta.from_request(request)
@@ -195,7 +190,7 @@ class PasswordChangeView(APIView):
 
     @extend_schema(request=PasswordChangeSerializer, responses={204: NO_CONTENT}, summary="Change your password")
     def post(self, request: Request) -> Response:
-        data = _valid(PasswordChangeSerializer, request)
+        data = validate(PasswordChangeSerializer, request.data)
         throttles.check_password_attempt(_me(request))
         services.password_change(
             user=_me(request),
@@ -209,7 +204,7 @@ class PasswordChangeView(APIView):
 class PasswordResetView(PublicView):
     @extend_schema(request=EmailSerializer, responses={202: DetailSerializer}, summary="Email a reset link")
     def post(self, request: Request) -> Response:
-        data = _valid(EmailSerializer, request)
+        data = validate(EmailSerializer, request.data)
         throttles.check(request, "password_reset", data["email"])
         with _min_duration():
             services.password_reset_request(email=data["email"], meta=services.RequestMeta.from_request(request))
@@ -219,7 +214,7 @@ class PasswordResetView(PublicView):
 class PasswordResetConfirmView(PublicView):
     @extend_schema(request=PasswordResetConfirmSerializer, responses={204: NO_CONTENT}, summary="Set a new password")
     def post(self, request: Request) -> Response:
-        data = _valid(PasswordResetConfirmSerializer, request)
+        data = validate(PasswordResetConfirmSerializer, request.data)
         services.password_reset_confirm(
             token=data["token"], new_password=data["new_password"], meta=services.RequestMeta.from_request(request)
         )

@@ -16,7 +16,7 @@ CONTENT_FIELDS = ("content",)
 
 
 def show_content() -> bool:
-    return bool(getattr(settings, "ASSISTANT_ADMIN_SHOW_CONTENT", False))
+    return settings.ASSISTANT_ADMIN_SHOW_CONTENT
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -1,24 +1,13 @@
 """What the assistant may know about a project: the one door from the assistant into the projects app.
 
-Contract
---------
-``project_context_for(*, project_id, user) -> ProjectContext | None``
-
-- ``project_id is None`` → ``None`` (a conversation without a project).
-- Otherwise the project is fetched through ``projects.selectors.project_get_for_user(project_id=,
-  user=)``, which raises ``core.errors.NotFound`` for a project that does not exist *and* for one the
-  user is not a member of (same 404, so ids cannot be probed). That error propagates unchanged:
-  another tenant's project never reaches a prompt.
-- The returned ``ProjectContext`` holds the project's name, description, member count, the list of
-  its files, the text of small text files (``ASSISTANT_PROJECT_FILE_MAX_BYTES`` each, read through
-  the storage backend), and ``content_version``: a string that changes whenever any of that
-  changes (the response cache keys on it, so edits to files invalidate cached project answers).
-
-``project_ensure_readable(*, project_id, user)`` is the cheap check used when a conversation is
-created (no file reads).
-
-``_context_from_project`` is the only function that reads the projects app: members, ready files
-(``projects.selectors.file_list``) and, for small text files, their content from storage.
+``project_context_for(*, project_id, user) -> ProjectContext | None``: ``None`` without a project;
+otherwise the project comes through ``projects.selectors.project_get_for_user``, whose 404 for a
+project that does not exist *or* is not the user's propagates unchanged, so another tenant's
+project never reaches a prompt. The context holds the name, description, member count, the files,
+the text of small text files (``ASSISTANT_PROJECT_FILE_MAX_BYTES`` each, through the storage
+backend) and ``content_version``, which changes whenever any of that changes (the response cache
+keys on it). ``project_ensure_readable`` is the cheap check when a conversation is created.
+``_context_from_project`` is the only function that reads the projects app.
 """
 
 from __future__ import annotations

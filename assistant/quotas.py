@@ -27,9 +27,11 @@ from django.utils import timezone
 
 from billing.selectors import entitlements_for_user
 from core.errors import PlanLimitExceeded
+from notifications.services import notify
 
 from .claude import Usage
 from .models import MonthlyUsage
+from .prices import PRICES
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ def current_month(now: datetime.datetime | None = None) -> datetime.date:
 
 
 def prices_for(model: str) -> dict[str, Decimal]:
-    table: dict[str, dict[str, str]] = settings.ASSISTANT_PRICES
+    table = PRICES
     entry = table.get(model)
     if entry is None:
         prefixes = sorted((key for key in table if key != "default" and model.startswith(key)), key=len, reverse=True)
@@ -149,8 +151,6 @@ def _claim(row_id: int, field: str) -> bool:
 
 
 def _notify(user: Any, *, percent: int, limit: int) -> None:
-    from notifications.services import notify
-
     if percent >= 100:
         title = "You have used your AI assistant allowance for this month"
         body = f"Your plan includes {limit:,} AI tokens a month. The allowance renews on the 1st; upgrade for more."

@@ -11,6 +11,7 @@ from billing.selectors import entitlements_for_user
 from core.errors import NotFound
 
 from .models import Conversation, Message, MonthlyUsage
+from .quotas import current_month
 
 CONVERSATION_NOT_FOUND = "Conversation not found."
 DETAIL_MESSAGES = 50  # a conversation's detail carries its latest 50 messages; the rest via messages/
@@ -45,15 +46,11 @@ def message_list_for_conversation(*, user: Any, conversation_id: Any) -> QuerySe
 
 def usage_tokens_this_month(user: Any) -> int:
     """The usage provider for billing (``core.registry``, limit ``ai_tokens_month``)."""
-    from .quotas import current_month
-
     row = MonthlyUsage.objects.filter(user=user, month=current_month()).values("used_tokens").first()
     return int(row["used_tokens"]) if row else 0
 
 
 def usage_summary_for_user(*, user: Any) -> dict[str, Any]:
-    from .quotas import current_month
-
     month = current_month()
     row = MonthlyUsage.objects.filter(user=user, month=month).first()
     limit = int(entitlements_for_user(user=user).ai_tokens_per_month)

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from core import metrics
 from core.errors import InvalidInput, RateLimited
 from core.throttling import hit, parse_rate
 
@@ -223,6 +224,14 @@ def message_send(*, user: Any, conversation_id: uuid.UUID, content: str) -> Send
         _give_back(reservation, question, "server_error")
         raise
     _cache_set(key, reply)
+    metrics.record_ai_usage(
+        model=reply.model,
+        input_tokens=reply.usage.input_tokens,
+        output_tokens=reply.usage.output_tokens,
+        cost_usd=float(cost),
+        cache_read_tokens=reply.usage.cache_read_input_tokens,
+        cache_write_tokens=reply.usage.cache_creation_input_tokens,
+    )
     quotas.notify_thresholds(user=user, reservation=reservation)
     return SendResult(user_message=question, reply=answer)
 

@@ -22,6 +22,7 @@ endpoint that exists before the domain apps land; swap in a light list endpoint 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -93,7 +94,9 @@ def write_settings(app: Path, db: Path) -> None:
 
 def staff_token(db: Path) -> str:
     with sqlite3.connect(db) as connection:
-        row = connection.execute("SELECT id FROM accounts_user WHERE is_staff = 1 LIMIT 1").fetchone()
+        row = connection.execute(
+            "SELECT id, password, token_version FROM accounts_user WHERE is_staff = 1 LIMIT 1"
+        ).fetchone()
     if not row:
         sys.exit(f"no staff user in {db}: run tests/serverless/test_packaged_handler.py first")
     now = int(time.time())
@@ -103,6 +106,9 @@ def staff_token(db: Path) -> str:
         "iat": now,
         "jti": uuid.uuid4().hex,
         "user_id": str(uuid.UUID(row[0])),
+        # CHECK_REVOKE_TOKEN: simplejwt's hash of the password hash, and our session version
+        "hash_password": hashlib.md5(row[1].encode()).hexdigest().upper(),  # noqa: S324 (simplejwt's own)
+        "token_version": row[2],
     }
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
@@ -131,6 +137,11 @@ def main() -> None:
     parser.add_argument("--db", help="a migrated SQLite file with a staff user")
     parser.add_argument("--path", default="/api/schema/")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--variants",
+        default="no-bytecode,prebuilt",
+        help="comma-separated; no-bytecode needs the dev venv to hold the deploy venv's package versions",
+    )
     args = parser.parse_args()
     db = Path(args.db) if args.db else next(iter(sorted((ROOT / "build" / "pkgtest").glob("*/lambda.sqlite3"))), None)
     if not db or not db.exists():
@@ -148,17 +159,19 @@ def main() -> None:
         prebuilt = work / "prebuilt"
         unzip_like_lambda(Path(args.zip), prebuilt)
         write_settings(prebuilt, copy)
+        variants = args.variants.split(",")
         bare = work / "no-bytecode"
-        shutil.copytree(prebuilt, bare, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        dev_site = Path(sys.prefix) / "lib" / "python3.11" / "site-packages"
-        for legacy in prebuilt.rglob("*.pyc"):
-            relative = legacy.relative_to(prebuilt)
-            if "__pycache__" in relative.parts or (prebuilt / relative.with_suffix(".py")).exists():
-                continue
-            source = dev_site / relative.with_suffix(".py")
-            if not source.exists():
-                sys.exit(f"no source for {relative} in {dev_site}: run with the project's .venv")
-            shutil.copy(source, bare / relative.with_suffix(".py"))
+        if "no-bytecode" in variants:
+            shutil.copytree(prebuilt, bare, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            dev_site = Path(sys.prefix) / "lib" / "python3.11" / "site-packages"
+            for legacy in prebuilt.rglob("*.pyc"):
+                relative = legacy.relative_to(prebuilt)
+                if "__pycache__" in relative.parts or (prebuilt / relative.with_suffix(".py")).exists():
+                    continue
+                source = dev_site / relative.with_suffix(".py")
+                if not source.exists():
+                    sys.exit(f"no source for {relative} in {dev_site}: run with the project's .venv")
+                shutil.copy(source, bare / relative.with_suffix(".py"))
         pycs = sum(1 for _ in prebuilt.rglob("*.pyc"))
         print(
             f"zip: {args.zip} ({Path(args.zip).stat().st_size / 1e6:.1f} MB), {pycs} .pyc files; median of {args.runs} runs"
@@ -167,6 +180,8 @@ def main() -> None:
             f"{'variant':<12} {'import+init':>12} {'1st request':>12} {'cold total':>11} {'process':>9} {'warm req':>9}"
         )
         for name, app in (("no-bytecode", bare), ("prebuilt", prebuilt)):
+            if name not in variants:
+                continue
             r = run(app, runtime, token, args.path, args.runs)
             print(f"{name:<12} {r['init_ms']:>10.0f}ms {r['first_ms']:>10.0f}ms {r['init_ms'] + r['first_ms']:>9.0f}ms"
                   f" {r['process_ms']:>7.0f}ms {r['warm_ms']:>7.1f}ms")  # fmt: skip

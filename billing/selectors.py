@@ -70,7 +70,7 @@ def subscription_period(data: dict[str, Any]) -> tuple[datetime | None, datetime
 
 
 def grace_days() -> int:
-    return int(getattr(settings, "BILLING_PAST_DUE_GRACE_DAYS", 7))
+    return settings.BILLING_PAST_DUE_GRACE_DAYS
 
 
 def past_due_grace_ends_at(data: dict[str, Any]) -> datetime | None:

@@ -22,6 +22,8 @@ from django.utils import timezone
 from djstripe.models import Customer, IdempotencyKey, Invoice, Price, Subscription
 from djstripe.settings import djstripe_settings
 
+from core.errors import InvalidInput
+
 from . import stripe_client
 from .errors import InvalidRedirectUrl, PaymentProviderError, PaymentProviderNotFound, SubscriptionExists
 from .models import Plan, StripeErasure
@@ -117,8 +119,6 @@ def checkout_session_create(
     client_key: str | None = None,
 ) -> str:
     """URL of a Stripe Checkout Session that subscribes ``user`` to ``plan_code``."""
-    from core.errors import InvalidInput
-
     plan = plan_get_purchasable(code=plan_code)
     if plan is None:
         raise InvalidInput("Unknown or free plan.", code="invalid_plan", fields={"plan": ["Choose a paid plan."]})

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import VerifiedEmail
-from core.schema import ErrorSerializer
+from core.api import paginate, validate
+from core.pagination import LimitOffsetPagination
+from core.schema import error_responses
 
 from . import selectors, services
 from .serializers import (
@@ -24,10 +23,9 @@ from .serializers import (
     SubscriptionSerializer,
 )
 
-PROVIDER_ERRORS = {
-    502: OpenApiResponse(ErrorSerializer, description="payment_provider_error"),
-    503: OpenApiResponse(ErrorSerializer, description="payment_provider_error (unreachable)"),
-}
+PROVIDER_ERRORS = error_responses(
+    502, 503, descriptions={502: "payment_provider_error", 503: "payment_provider_error (unreachable)"}
+)
 
 
 class PlanListView(APIView):
@@ -56,13 +54,11 @@ class CheckoutView(APIView):
 
     @extend_schema(
         request=CheckoutInputSerializer,
-        responses={200: RedirectSerializer, 409: OpenApiResponse(ErrorSerializer), **PROVIDER_ERRORS},
+        responses={200: RedirectSerializer, **error_responses(409), **PROVIDER_ERRORS},
         operation_id="billing_checkout_create",
     )
     def post(self, request: Request) -> Response:
-        serializer = CheckoutInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data: dict[str, Any] = serializer.validated_data
+        data = validate(CheckoutInputSerializer, request.data)
         url = services.checkout_session_create(
             user=request.user,
             plan_code=data["plan"],
@@ -82,20 +78,20 @@ class PortalView(APIView):
         operation_id="billing_portal_create",
     )
     def post(self, request: Request) -> Response:
-        serializer = PortalInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = validate(PortalInputSerializer, request.data)
         url = services.portal_session_create(
             user=request.user,
-            return_url=serializer.validated_data.get("return_url"),
+            return_url=data.get("return_url"),
             client_key=request.headers.get("Idempotency-Key"),
         )
         return Response({"url": url})
 
 
-class InvoiceListView(generics.ListAPIView):
+class InvoiceListView(APIView):
     """My invoices, newest first."""
 
-    serializer_class = InvoiceSerializer
+    pagination_class = LimitOffsetPagination  # schema only: the list is paginated by ``core.api.paginate``
 
-    def get_queryset(self) -> Any:
-        return selectors.invoice_list_for_user(user=self.request.user)
+    @extend_schema(responses=InvoiceSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return paginate(request, selectors.invoice_list_for_user(user=request.user), InvoiceSerializer)

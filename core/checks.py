@@ -12,10 +12,8 @@ from .db import tls_settings
 
 @register()
 def cors_wildcard_with_credentials(app_configs: Any, **kwargs: Any) -> list[Error]:
-    origins = list(getattr(settings, "CORS_ALLOWED_ORIGINS", []))
-    if getattr(settings, "CORS_ALLOW_CREDENTIALS", False) and (
-        "*" in origins or getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False)
-    ):
+    origins = list(settings.CORS_ALLOWED_ORIGINS)
+    if settings.CORS_ALLOW_CREDENTIALS and ("*" in origins or settings.CORS_ALLOW_ALL_ORIGINS):
         return [Error("CORS must not allow every origin together with credentials.", id="core.E001")]
     return []
 

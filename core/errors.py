@@ -36,12 +36,6 @@ class InvalidInput(ApiError):
         self.fields = fields or {}
 
 
-class NotAuthenticated(ApiError):
-    status_code = 401
-    code = "not_authenticated"
-    message = "Authentication credentials were not provided or are invalid."
-
-
 class PermissionDenied(ApiError):
     status_code = 403
     code = "permission_denied"

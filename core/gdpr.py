@@ -8,10 +8,6 @@ from typing import Any
 from .models import IdempotencyRecord
 
 
-def _scope(user: Any) -> str:
-    return f"user:{user.pk}"  # as core.idempotency.jwt_user_scope builds it
-
-
 def export_user(user: Any) -> list[dict[str, Any]]:
     return [
         {
@@ -22,10 +18,10 @@ def export_user(user: Any) -> list[dict[str, Any]]:
             "created_at": r.created_at.isoformat(),
             "expires_at": r.expires_at.isoformat(),
         }
-        for r in IdempotencyRecord.objects.filter(scope=_scope(user)).order_by("created_at")
+        for r in IdempotencyRecord.objects.filter(scope=IdempotencyRecord.user_scope(user.pk)).order_by("created_at")
     ]
 
 
 def erase_user(user: Any) -> None:
     """Stored answers hold copies of what the user sent and got (names, messages): delete them."""
-    IdempotencyRecord.objects.filter(scope=_scope(user)).delete()
+    IdempotencyRecord.objects.filter(scope=IdempotencyRecord.user_scope(user.pk)).delete()

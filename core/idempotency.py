@@ -53,10 +53,6 @@ _NOT_REPLAYED_HEADERS = {"set-cookie", "x-request-id", "content-length", "date",
 OWNED, REPLAY, MISMATCH, IN_PROGRESS = "owned", "replay", "mismatch", "in_progress"
 
 
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
 def request_fingerprint(request: HttpRequest, body: bytes) -> str:
     digest = hashlib.sha256()
     for part in (request.method or "", request.get_full_path(), request.content_type or ""):
@@ -79,9 +75,9 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 
 def claim(*, scope: str, key: str, fingerprint: str, method: str, path: str) -> tuple[str, IdempotencyRecord | None]:
     """Claim the key, or say why not: (OWNED | REPLAY | MISMATCH | IN_PROGRESS, record)."""
-    ttl = int(_setting("IDEMPOTENCY_TTL_SECONDS", 86400))
-    lock_seconds = float(_setting("IDEMPOTENCY_LOCK_SECONDS", 60))
-    wait_until = time.monotonic() + float(_setting("IDEMPOTENCY_WAIT_SECONDS", 2.0))
+    ttl = int(settings.IDEMPOTENCY_TTL_SECONDS)
+    lock_seconds = float(settings.IDEMPOTENCY_LOCK_SECONDS)
+    wait_until = time.monotonic() + float(settings.IDEMPOTENCY_WAIT_SECONDS)
     hashed = key_hash(key)
     for _attempt in range(1000):  # bounded: each pass either answers, waits 50 ms or retries a race
         now = timezone.now()
@@ -159,9 +155,9 @@ class IdempotencyMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.methods = {m.upper() for m in _setting("IDEMPOTENCY_METHODS", ["POST"])}
-        self.prefixes = tuple(_setting("IDEMPOTENCY_PATH_PREFIXES", ["/api/"]))
-        self.excluded = [re.compile(p) for p in _setting("IDEMPOTENCY_EXCLUDED_PATHS", [])]
+        self.methods = {m.upper() for m in settings.IDEMPOTENCY_METHODS}
+        self.prefixes = tuple(settings.IDEMPOTENCY_PATH_PREFIXES)
+        self.excluded = [re.compile(p) for p in settings.IDEMPOTENCY_EXCLUDED_PATHS]
         self.resolve_scope: Callable[[HttpRequest], str | None] = import_string(settings.IDEMPOTENCY_SCOPE_RESOLVER)
 
     def applies_to(self, request: HttpRequest) -> bool:
@@ -224,9 +220,9 @@ class IdempotencyMiddleware:
 
 def document_idempotency_key(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: the optional header and its 409 on authenticated POSTs."""
-    methods = {m.lower() for m in _setting("IDEMPOTENCY_METHODS", ["POST"])}
-    prefixes = tuple(_setting("IDEMPOTENCY_PATH_PREFIXES", ["/api/"]))
-    excluded = [re.compile(p) for p in _setting("IDEMPOTENCY_EXCLUDED_PATHS", [])]
+    methods = {m.lower() for m in settings.IDEMPOTENCY_METHODS}
+    prefixes = tuple(settings.IDEMPOTENCY_PATH_PREFIXES)
+    excluded = [re.compile(p) for p in settings.IDEMPOTENCY_EXCLUDED_PATHS]
     parameter = {
         "in": "header",
         "name": HEADER,

@@ -30,13 +30,13 @@ Metric = tuple[float, str]
 def enabled() -> bool:
     from django.conf import settings
 
-    return bool(getattr(settings, "METRICS_EMF", False))
+    return settings.METRICS_EMF
 
 
 def detailed() -> bool:
     from django.conf import settings
 
-    return bool(getattr(settings, "METRICS_DETAILED", False))
+    return settings.METRICS_DETAILED
 
 
 def _sets(detail: str) -> list[list[str]]:

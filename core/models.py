@@ -1,6 +1,7 @@
 """Abstract base models (UUID public ids, timestamps) and core's one table, the idempotency record."""
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -48,6 +49,11 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+    @staticmethod
+    def user_scope(user_pk: Any) -> str:
+        """The scope of one user's keys: what ``IDEMPOTENCY_SCOPE_RESOLVER`` returns for their requests."""
+        return f"user:{user_pk}"
 
     @property
     def in_progress(self) -> bool:

@@ -1,21 +1,18 @@
 """Hot-path reads as SQL written once, with the ORM's own value converters.
 
-Building and compiling an ORM query costs more CPU than running it on our hottest reads (about half
-of the projects list's CPU, docs/performance.md). For the few reads every authenticated list makes —
-the JWT's user and the projects page — we write the SQL by hand, and keep the ORM's semantics where
-they matter:
+For the few reads every authenticated list makes — the JWT's user and the projects page — building
+and compiling the ORM query cost more CPU than running it (docs/performance.md), so the SQL is
+written by hand, keeping the ORM's semantics where they matter:
 
-- parameters are prepared by the model field (``field.get_db_prep_value``): a UUID is a hex string
-  on MySQL/SQLite and a UUID on MariaDB's native column, as the ORM sends it;
-- each value read back goes through the same converters the ORM applies (``ops.get_db_converters``
-  and the field's own), so UUIDs, booleans and aware datetimes come out as the ORM returns them;
+- parameters are prepared by the model field (``field.get_db_prep_value``), as the ORM sends them;
+- each value read back goes through the converters the ORM applies (``ops.get_db_converters`` and
+  the field's own), so UUIDs, booleans and aware datetimes come out as the ORM returns them;
 - table and column names come from the models' ``_meta`` and are quoted by the backend.
 
-Where a hot list only prints ids and datetimes, they go straight to the API's text (what DRF
-writes), skipping the ``UUID`` and aware ``datetime`` objects: written by the database itself on
-MySQL/MariaDB in UTC (``uuid_text_sql``, ``datetime_text_sql``), else turned by ``uuid_text`` and
-``datetime_text_function``. Everything else uses the ORM. ``tests/core/test_rawsql.py`` checks these reads
-against the ORM's values and DRF's text on the database under test.
+Where a hot list only prints ids and datetimes, they go straight to the API's text: written by the
+database on MySQL/MariaDB in UTC (``uuid_text_sql``, ``datetime_text_sql``), else by ``uuid_text``
+and ``datetime_text_function``. ``tests/core/test_rawsql.py`` holds these reads to the ORM's values
+and DRF's text on the database under test.
 """
 
 from __future__ import annotations
@@ -105,13 +102,6 @@ class Query:
                 row[index] = value
             out.append(row)
         return out
-
-
-def fetch(
-    sql: str, params: Sequence[Any], fields: Sequence[Field | None], using: str = DEFAULT_DB_ALIAS
-) -> Sequence[Sequence[Any]]:
-    """Rows of a one-off statement (``Query(sql, fields).rows(params)``)."""
-    return Query(sql, fields).rows(params, using)
 
 
 @functools.cache

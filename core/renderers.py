@@ -1,22 +1,15 @@
-"""The API's JSON renderer: DRF's ``JSONRenderer`` output, written by orjson.
+"""The API's JSON renderer: DRF's ``JSONRenderer`` output, written by orjson (faster; the figures are
+in docs/performance.md). The bytes stay DRF's:
 
-DRF renders with the standard library's ``json`` (compact separators, UTF-8 unescaped, no NaN) and
-its ``JSONEncoder`` for everything else; that took about a twentieth of the projects list's CPU
-(docs/performance.md), and orjson writes the same page about 15 times faster. The text stays DRF's:
-
-- datetimes, dates and times, dataclasses, lazy translations, ``Decimal`` and anything else orjson
-  does not write itself go through DRF's own encoder (``JSONEncoder.default``), so e.g. datetimes
-  keep DRF's millisecond precision and ``Z``;
+- what orjson does not write itself (datetimes, lazy translations, ``Decimal``, ...) goes through
+  DRF's own encoder, so datetimes keep DRF's millisecond precision and ``Z``;
 - U+2028 and U+2029 are escaped, as DRF does, so the body stays a JavaScript subset;
 - whatever orjson refuses (integers beyond 64 bits, non-string keys, lone surrogates, a float
-  subclass), an ``indent`` asked for in the ``Accept`` header, or DRF settings other than the
-  defaults: DRF's renderer renders it, and raises what it raises.
+  subclass), an ``indent`` asked for, or DRF settings other than the defaults: DRF's renderer does it.
 
-Where the two differ, the JSON means the same or orjson's is the safer answer: a float below
-0.0001 is written ``0.00001`` or ``1e-7`` rather than ``1e-05`` or ``1e-07``; a float that is not finite is ``null``
-where DRF's strict JSON raises (a 500); a plain ``Enum`` is written as its value where DRF's
-encoder fails. ``tests/core/test_renderers.py`` holds both renderers to the same bytes over a
-corpus of bodies, and to these differences.
+Known differences, each the same JSON value or the safer answer: floats below 1e-4 (``0.00001`` for
+``1e-05``), a non-finite float as ``null`` where DRF raises, a plain ``Enum`` as its value where DRF's
+encoder fails. ``tests/core/test_renderers.py`` pins both the same-bytes corpus and these.
 """
 
 from __future__ import annotations

@@ -144,9 +144,16 @@ class AutoSchema(SpectacularAutoSchema):
         return responses
 
 
-def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
-    """``{status: Error body}`` for the statuses a view raises beyond the defaults (402, 409, 502, 504)::
+def error_responses(*statuses: int, descriptions: dict[int, str] | None = None) -> dict[int, OpenApiResponse]:
+    """``{status: Error body}`` for the statuses a view raises beyond the defaults (402, 409, 502, 504):
+    the one way views document their errors (400/401/403/404/429/503 are added by ``AutoSchema``)::
 
     @extend_schema(responses={201: FileSerializer, **error_responses(402, 409, 502)})
+
+    ``descriptions`` names the codes behind a status where it helps (``{502: "payment_provider_error"}``).
     """
-    return {status: OpenApiResponse(response=ErrorSerializer) for status in statuses}
+    descriptions = descriptions or {}
+    return {
+        status: OpenApiResponse(response=ErrorSerializer, description=descriptions.get(status, ""))
+        for status in statuses
+    }

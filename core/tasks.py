@@ -23,7 +23,6 @@ from typing import Any
 
 from celery import Task
 from django.conf import settings
-from django.db import transaction
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from .errors import ServiceUnavailable
@@ -52,7 +51,7 @@ class TaskQueueUnavailable(ServiceUnavailable):
 
 
 def broker_down_mode() -> str:
-    mode = getattr(settings, "TASK_BROKER_DOWN", "inline")
+    mode = settings.TASK_BROKER_DOWN
     if mode not in {"inline", "refuse"}:
         raise ValueError(f"TASK_BROKER_DOWN must be 'inline' or 'refuse', not {mode!r}")
     return mode
@@ -84,11 +83,6 @@ def _publish(task: Task, publish: Any, args: Any, kwargs: Any, options: dict[str
 def enqueue(task: Task, *args: Any, **kwargs: Any) -> Any:
     """Publish ``task(*args, **kwargs)``; on a dead broker run it inline or refuse (TASK_BROKER_DOWN)."""
     return _publish(task, Task.apply_async.__get__(task), args, kwargs, {})
-
-
-def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
-    """``enqueue`` once the current transaction commits (nothing is queued if it rolls back)."""
-    transaction.on_commit(lambda: enqueue(task, *args, **kwargs))
 
 
 class ResilientTask(Task):

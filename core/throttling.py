@@ -77,15 +77,6 @@ def hit(key: str, limit: int, window: int) -> tuple[bool, int]:
     return count <= limit, retry_after
 
 
-def peek(key: str, window: int) -> int:
-    """Current count for ``key`` in this window (0 when the cache is down)."""
-    now = int(time.time())
-    try:
-        return int(cache.get(_bucket(key, now - now % window)) or 0)
-    except Exception:  # noqa: BLE001
-        return 0
-
-
 class CacheRateThrottle(throttling.BaseThrottle):
     """A DRF throttle over ``hit()``. Subclasses set ``scope`` and implement ``get_ident_key``."""
 
@@ -130,14 +121,3 @@ class UserRateThrottle(CacheRateThrottle):
         if request.user and request.user.is_authenticated:
             return str(request.user.pk)
         return None
-
-
-class ScopedIpThrottle(CacheRateThrottle):
-    """Per client IP for the view's ``throttle_scope`` (rates in DEFAULT_THROTTLE_RATES)."""
-
-    def allow_request(self, request: Request, view: Any) -> bool:
-        self.scope = getattr(view, "throttle_scope", "") or ""
-        return super().allow_request(request, view)
-
-    def get_ident_key(self, request: Request, view: Any) -> str | None:
-        return f"ip:{client_ip(request)}"

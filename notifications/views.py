@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from core.api import paginate, validate
+from core.pagination import LimitOffsetPagination
 
 from . import selectors, services
 from .serializers import (
@@ -23,29 +26,24 @@ from .serializers import (
 )
 
 
-class NotificationListView(generics.ListAPIView):
+class NotificationListView(APIView):
     """My notifications, newest first (``?unread=true|false``, ``?category=``)."""
 
-    serializer_class = NotificationSerializer
-    filter_backends: list = []
+    pagination_class = LimitOffsetPagination  # schema only: the list is paginated by ``core.api.paginate``
 
     @extend_schema(
         parameters=[
             OpenApiParameter("unread", bool, required=False),
             OpenApiParameter("category", str, required=False, enum=[c for c, _ in services.Category.choices]),
-        ]
+        ],
+        responses=NotificationSerializer(many=True),
     )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self) -> Any:
-        query = NotificationListQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return selectors.notification_list(
-            user=self.request.user,
-            unread=query.validated_data.get("unread"),
-            category=query.validated_data.get("category"),
+    def get(self, request: Request) -> Response:
+        query = validate(NotificationListQuerySerializer, request.query_params)
+        notifications = selectors.notification_list(
+            user=request.user, unread=query.get("unread"), category=query.get("category")
         )
+        return paginate(request, notifications, NotificationSerializer)
 
 
 class UnreadCountView(APIView):
@@ -66,11 +64,8 @@ class NotificationReadView(APIView):
 class NotificationReadAllView(APIView):
     @extend_schema(request=ReadAllSerializer, responses={200: ReadAllResultSerializer})
     def post(self, request: Request) -> Response:
-        serializer = ReadAllSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        updated = services.notifications_mark_all_read(
-            user=request.user, category=serializer.validated_data.get("category")
-        )
+        data = validate(ReadAllSerializer, request.data)
+        updated = services.notifications_mark_all_read(user=request.user, category=data.get("category"))
         return Response({"updated": updated})
 
 
@@ -92,12 +87,9 @@ class PreferencesView(APIView):
 
     @extend_schema(request=PreferencesSerializer, responses={200: PreferencesSerializer})
     def put(self, request: Request) -> Response:
-        serializer = PreferencesSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = validate(PreferencesSerializer, request.data)
         result = services.preferences_update(
-            user=request.user,
-            categories=serializer.validated_data.get("categories"),
-            digest_frequency=serializer.validated_data.get("digest_frequency"),
+            user=request.user, categories=data.get("categories"), digest_frequency=data.get("digest_frequency")
         )
         return Response(result)
 

@@ -15,7 +15,7 @@ def cleanup_stale_uploads() -> int:
     """
     from .services import cleanup_stale_pending, upload_tombstones_purge
 
-    age = int(getattr(settings, "PROJECTS_STALE_UPLOAD_AGE_SECONDS", 6 * 3600))
+    age = settings.PROJECTS_STALE_UPLOAD_AGE_SECONDS
     while upload_tombstones_purge():
         pass
     return cleanup_stale_pending(older_than=timedelta(seconds=age))

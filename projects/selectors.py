@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts.models import User
 from core import rawsql
 from core.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -108,8 +109,6 @@ def _project_page_query(
     ``COUNT(*) OVER ()`` window on the same rows. With ``text_in_sql`` the database writes the ids
     and datetimes as the API's text (``rawsql.uuid_text_sql``, ``rawsql.datetime_text_sql``).
     Names come from the models and are quoted; every value is a parameter."""
-    from accounts.models import User  # the owner's name; accounts is below projects
-
     c = rawsql.column
     where = [f"{c(Membership, 'user', 'm')} = %s"]
     if role:

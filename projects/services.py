@@ -240,7 +240,7 @@ def member_invite(*, project: Project, actor: Any, email: str, role: str) -> Inv
         raise PlanLimitExceeded("members_per_project", max=entitlements.max_members_per_project)
     _count_invitation(actor=actor, email=email)
     token = secrets.token_urlsafe(32)
-    ttl = timedelta(hours=int(getattr(settings, "PROJECTS_INVITATION_TTL_HOURS", 168)))
+    ttl = timedelta(hours=settings.PROJECTS_INVITATION_TTL_HOURS)
     invitation = Invitation(
         project=locked,
         email=email,
@@ -441,7 +441,7 @@ def file_upload_start(*, project: Project, actor: Any, name: Any, size: Any, con
     clean_type = storage.clean_content_type(content_type)
     size = _validate_size(size)
     upload_tombstones_purge(owner_id=project.owner_id)  # expired forms give their bytes back first
-    expires_in = int(getattr(settings, "PROJECTS_UPLOAD_URL_EXPIRY_SECONDS", 900))
+    expires_in = settings.PROJECTS_UPLOAD_URL_EXPIRY_SECONDS
     file = _reserve(
         project=project,
         actor=actor,
@@ -511,7 +511,7 @@ def file_upload_complete(*, project: Project, actor: Any, file_id: Any) -> File:
 def file_upload_multipart(*, project: Project, actor: Any, upload: Any) -> File:
     """Store a small file sent through the API (``PROJECTS_MULTIPART_MAX_BYTES``, below Lambda's
     6 MB request limit once API Gateway base64-encodes it)."""
-    cap = int(getattr(settings, "PROJECTS_MULTIPART_MAX_BYTES", 4 * 1024 * 1024))
+    cap = settings.PROJECTS_MULTIPART_MAX_BYTES
     if upload.size > cap:
         raise UploadTooLarge(max=cap)
     name = storage.clean_filename(upload.name)

@@ -148,7 +148,7 @@ def delete(key: str) -> None:
 
 def download_url(*, key: str, name: str, content_type: str) -> str:
     """A signed GET URL served as an attachment with the original name (S3 only)."""
-    expires = min(int(getattr(settings, "PROJECTS_DOWNLOAD_URL_EXPIRY_SECONDS", 300)), 900)
+    expires = min(settings.PROJECTS_DOWNLOAD_URL_EXPIRY_SECONDS, 900)
     try:  # signing is local (no request to S3), so this answers even while S3 is down
         return str(
             default_storage.url(  # type: ignore[call-arg]

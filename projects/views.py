@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import VerifiedEmail
+from core.api import paginate, validate
 from core.pagination import LimitOffsetPagination
 from core.schema import error_responses
 
@@ -46,22 +47,10 @@ WRITERS = (Role.OWNER, Role.EDITOR)
 PAGING_PARAMS = frozenset({"limit", "offset"})
 
 
-def paginated(request: Request, view: APIView, queryset: Any, serializer_class: Any) -> Response:
-    paginator = LimitOffsetPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
-def valid(serializer_class: Any, data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class ProjectScopedView(APIView):
     """Base: ``self.project_for(request, project_id, *roles)`` fetches and checks in one step."""
 
-    pagination_class = LimitOffsetPagination  # schema only: lists are paginated by ``paginated()``
+    pagination_class = LimitOffsetPagination  # schema only: lists are paginated by ``core.api.paginate``
 
     def project_for(self, request: Request, project_id: Any, *roles: str) -> Any:
         project = selectors.project_get_for_user(project_id=project_id, user=request.user)
@@ -71,7 +60,7 @@ class ProjectScopedView(APIView):
 
 
 class ProjectListView(APIView):
-    pagination_class = LimitOffsetPagination  # schema only: the list is paginated by ``paginated()``
+    pagination_class = LimitOffsetPagination  # schema only: the list is paginated by ``core.api.paginate``
 
     @extend_schema(
         parameters=[ProjectListQuerySerializer],
@@ -82,18 +71,18 @@ class ProjectListView(APIView):
         if PAGING_PARAMS.issuperset(request.query_params):
             query: dict[str, Any] = {}
         else:
-            query = valid(ProjectListQuerySerializer, request.query_params)
-        paginator = LimitOffsetPagination()  # its limits and its response; the selector pages
-        paginator.request = request
-        paginator.limit, paginator.offset = paginator.get_limit(request), paginator.get_offset(request)
-        paginator.count, rows = selectors.project_page_for_user(
-            user=request.user, limit=paginator.limit, offset=paginator.offset, **query
+            query = validate(ProjectListQuerySerializer, request.query_params)
+        return paginate(
+            request,
+            lambda limit, offset: selectors.project_page_for_user(
+                user=request.user, limit=limit, offset=offset, **query
+            ),  # the selector pages in SQL
+            project_rows,
         )
-        return paginator.get_paginated_response(project_rows(rows))
 
     @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer, **error_responses(402)})
     def post(self, request: Request) -> Response:
-        data = valid(ProjectCreateSerializer, request.data)
+        data = validate(ProjectCreateSerializer, request.data)
         project = services.project_create(owner=request.user, **data)
         project = selectors.project_get_for_user(project_id=project.pk, user=request.user)
         return Response(ProjectSerializer(project).data, status=201)
@@ -107,7 +96,7 @@ class ProjectDetailView(ProjectScopedView):
     @extend_schema(request=ProjectUpdateSerializer, responses={200: ProjectSerializer, **error_responses(409)})
     def patch(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *WRITERS)
-        data = valid(ProjectUpdateSerializer, request.data)
+        data = validate(ProjectUpdateSerializer, request.data)
         project = services.project_update(project=project, actor=request.user, **data)
         return Response(ProjectSerializer(project).data)
 
@@ -122,7 +111,7 @@ class ProjectTransferView(ProjectScopedView):
     @extend_schema(request=TransferSerializer, responses={200: ProjectSerializer, **error_responses(402, 409)})
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *OWNER)
-        data = valid(TransferSerializer, request.data)
+        data = validate(TransferSerializer, request.data)
         services.project_transfer(project=project, actor=request.user, user_id=data["user_id"])
         return Response(ProjectSerializer(self.project_for(request, project_id)).data)
 
@@ -133,12 +122,12 @@ class MemberListView(ProjectScopedView):
     @extend_schema(responses=MembershipSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id)
-        return paginated(request, self, selectors.member_list(project=project), MembershipSerializer)
+        return paginate(request, selectors.member_list(project=project), MembershipSerializer)
 
     @extend_schema(request=InviteSerializer, responses={201: InvitationSerializer, **error_responses(402, 409)})
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *OWNER)
-        data = valid(InviteSerializer, request.data)
+        data = validate(InviteSerializer, request.data)
         invitation = services.member_invite(project=project, actor=request.user, **data)
         return Response(InvitationSerializer(invitation).data, status=201)
 
@@ -148,7 +137,7 @@ class MemberDetailView(ProjectScopedView):
     def patch(self, request: Request, project_id: str, member_id: str) -> Response:
         project = self.project_for(request, project_id, *OWNER)
         membership = selectors.member_get(project=project, member_id=member_id)
-        data = valid(MemberUpdateSerializer, request.data)
+        data = validate(MemberUpdateSerializer, request.data)
         membership = services.member_change_role(membership=membership, actor=request.user, role=data["role"])
         return Response(MembershipSerializer(membership).data)
 
@@ -166,7 +155,7 @@ class InvitationListView(ProjectScopedView):
     @extend_schema(responses=InvitationSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *OWNER)
-        return paginated(request, self, selectors.invitation_list_pending(project=project), InvitationSerializer)
+        return paginate(request, selectors.invitation_list_pending(project=project), InvitationSerializer)
 
 
 class InvitationDetailView(ProjectScopedView):
@@ -181,7 +170,7 @@ class InvitationDetailView(ProjectScopedView):
 class InvitationAcceptView(APIView):
     @extend_schema(request=AcceptSerializer, responses={200: ProjectSerializer, **error_responses(402, 409)})
     def post(self, request: Request) -> Response:
-        data = valid(AcceptSerializer, request.data)
+        data = validate(AcceptSerializer, request.data)
         membership = services.invitation_accept(user=request.user, **data)
         project = selectors.project_get_for_user(project_id=membership.project_id, user=request.user)
         return Response(ProjectSerializer(project).data)
@@ -196,8 +185,8 @@ class FileListView(ProjectScopedView):
     )
     def get(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id)
-        query = valid(FileListQuerySerializer, request.query_params)
-        return paginated(request, self, selectors.file_list(project=project, **query), FileSerializer)
+        query = validate(FileListQuerySerializer, request.query_params)
+        return paginate(request, selectors.file_list(project=project, **query), FileSerializer)
 
     @extend_schema(
         request={"multipart/form-data": MultipartUploadSerializer},
@@ -205,7 +194,7 @@ class FileListView(ProjectScopedView):
     )
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *WRITERS)
-        data = valid(MultipartUploadSerializer, request.data)
+        data = validate(MultipartUploadSerializer, request.data)
         file = services.file_upload_multipart(project=project, actor=request.user, upload=data["file"])
         return Response(FileSerializer(file).data, status=201)
 
@@ -216,7 +205,7 @@ class FileUploadStartView(ProjectScopedView):
     )
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *WRITERS)
-        data = valid(UploadStartSerializer, request.data)
+        data = validate(UploadStartSerializer, request.data)
         upload = services.file_upload_start(project=project, actor=request.user, **data)
         return Response(DirectUploadSerializer(upload).data, status=201)
 
@@ -270,4 +259,4 @@ class ActivityListView(ProjectScopedView):
     @extend_schema(responses=ActivitySerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id)
-        return paginated(request, self, selectors.activity_list(project=project), ActivitySerializer)
+        return paginate(request, selectors.activity_list(project=project), ActivitySerializer)

@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from accounts.docs import DOCS_AUTHENTICATION, DocsAccess, SchemaView
 from core import views as core_views
-from core.docs import DOCS_AUTHENTICATION, DocsAccess, SchemaView
 
 api_v1: list[URLPattern | URLResolver] = [
     path("health/", core_views.HealthView.as_view(), name="health"),

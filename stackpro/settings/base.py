@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from botocore.config import Config as BotoConfig
 
 from core.db import database_config
 
@@ -55,7 +56,6 @@ THIRD_PARTY_APPS = [
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
     "corsheaders",
-    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "djstripe",
@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sits next to the view: replays still get the request id and security headers.
+    "core.idempotency.IdempotencyMiddleware",
 ]
 
 TEMPLATES = [
@@ -131,12 +133,16 @@ CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="stackpro")
 if REDIS_URL:
     CACHES: dict[str, dict[str, Any]] = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # django-redis whose reads miss, writes are dropped and throttles let requests through
+            # while Redis is down; a circuit breaker stops every call from waiting for the socket
+            # timeout (core/cache.py, docs/reliability.md).
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
+                "CIRCUIT_BREAKER_SECONDS": env.int("CACHE_CIRCUIT_BREAKER_SECONDS", default=5),
             },
         }
     }
@@ -161,6 +167,32 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Bounded waits on a dead or hanging broker (publishing only; see core/tasks.py).
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# When the broker cannot take a task: "inline" runs it in the request, "refuse" answers 503.
+TASK_BROKER_DOWN = env("TASK_BROKER_DOWN", default="inline")
+# On Lambda Celery publishes to SQS (the Serverless section below), elsewhere to Redis.
+CELERY_SQS_QUEUE_URL = env("CELERY_SQS_QUEUE_URL", default="")
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any]
+if CELERY_BROKER_URL.startswith("sqs://"):
+    # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/sqs.html
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "region": env("CELERY_SQS_REGION", default=env("AWS_REGION", default="us-east-1")),
+        "queue_name_prefix": env("CELERY_SQS_QUEUE_PREFIX", default=""),
+        # Longer than the Lambda timeout, so a message is not redelivered while its task still runs.
+        "visibility_timeout": env.int("CELERY_SQS_VISIBILITY_TIMEOUT", default=180),
+        "wait_time_seconds": 0,
+    }
+    if CELERY_SQS_QUEUE_URL:
+        # A predefined queue: no ListQueues/CreateQueue calls (and no IAM permission for them).
+        CELERY_BROKER_TRANSPORT_OPTIONS["predefined_queues"] = {
+            CELERY_TASK_DEFAULT_QUEUE: {"url": CELERY_SQS_QUEUE_URL}
+        }
+elif REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
 
 # ---------------------------------------------------------------------------------------------
 # Auth
@@ -202,7 +234,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -237,6 +268,10 @@ SPECTACULAR_SETTINGS = {
         "ProjectRoleEnum": "projects.models.Role",
         "MessageRoleEnum": "assistant.models.Message.Role",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.idempotency.document_idempotency_key",  # the optional Idempotency-Key header and its 409
+    ],
 }
 # Who may read /api/schema/ and /api/docs/: everyone locally; staff only (or nobody) in production.
 API_DOCS_ACCESS = env("API_DOCS_ACCESS", default="public")  # public | staff | off
@@ -246,7 +281,8 @@ API_DOCS_ACCESS = env("API_DOCS_ACCESS", default="public")  # public | staff | o
 # ---------------------------------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = env.bool("CORS_ALLOW_CREDENTIALS", default=False)
-CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+CORS_ALLOW_ALL_ORIGINS = False  # only CORS_ALLOWED_ORIGINS (core/checks.py refuses "*" with credentials)
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Idempotent-Replayed"]
 CORS_ALLOW_HEADERS = [
     "accept",
     "authorization",
@@ -278,6 +314,19 @@ AWS_QUERYSTRING_AUTH = True
 AWS_S3_FILE_OVERWRITE = False
 AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=600)
 AWS_S3_SIGNATURE_VERSION = "s3v4"
+# S3 down fails fast (503 storage_unavailable, docs/reliability.md) instead of botocore's defaults
+# (60 s connect and read timeouts, up to 5 attempts). django-storages uses this Config as it is, so
+# it carries the signature version and addressing style too.
+AWS_S3_CONNECT_TIMEOUT = env.float("AWS_S3_CONNECT_TIMEOUT", default=2.0)
+AWS_S3_READ_TIMEOUT = env.float("AWS_S3_READ_TIMEOUT", default=5.0)
+AWS_S3_MAX_ATTEMPTS = env.int("AWS_S3_MAX_ATTEMPTS", default=2)  # the first try included
+AWS_S3_CLIENT_CONFIG = BotoConfig(
+    signature_version=AWS_S3_SIGNATURE_VERSION,
+    s3={"addressing_style": env("AWS_S3_ADDRESSING_STYLE", default=None)},
+    connect_timeout=AWS_S3_CONNECT_TIMEOUT,
+    read_timeout=AWS_S3_READ_TIMEOUT,
+    retries={"total_max_attempts": AWS_S3_MAX_ATTEMPTS, "mode": "standard"},
+)
 _default_storage: dict[str, Any]
 if AWS_STORAGE_BUCKET_NAME:
     _default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
@@ -296,10 +345,23 @@ STORAGES: dict[str, dict[str, Any]] = {
 # ---------------------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="StackPro <no-reply@stackpro.local>")
-ANYMAIL = {
-    "AMAZON_SES_CLIENT_PARAMS": {"region_name": env("AWS_SES_REGION_NAME", default="us-east-1")},
+ANYMAIL: dict[str, Any] = {
+    "AMAZON_SES_CLIENT_PARAMS": {
+        "region_name": env("AWS_SES_REGION_NAME", default="us-east-1"),
+        # The email task's SES calls bounded: a hanging SES costs a worker seconds, not minutes; the
+        # task's own retries (notifications/tasks.py) do the rest.
+        "config": {
+            "connect_timeout": env.float("AWS_SES_CONNECT_TIMEOUT", default=2.0),
+            "read_timeout": env.float("AWS_SES_READ_TIMEOUT", default=5.0),
+            "retries": {"total_max_attempts": 2, "mode": "standard"},
+        },
+    },
     "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default=""),
 }
+if env("AWS_SES_ENDPOINT_URL", default=""):  # a moto server locally / in tests
+    ANYMAIL["AMAZON_SES_CLIENT_PARAMS"]["endpoint_url"] = env("AWS_SES_ENDPOINT_URL")
+if env("AWS_SES_CONFIGURATION_SET", default=""):  # the set whose event destination is the SNS topic
+    ANYMAIL["AMAZON_SES_CONFIGURATION_SET_NAME"] = env("AWS_SES_CONFIGURATION_SET")
 
 # ---------------------------------------------------------------------------------------------
 # Billing (Stripe via dj-stripe)
@@ -348,29 +410,7 @@ ASSISTANT_SEND_RATE = env("ASSISTANT_SEND_RATE", default="20/min")  # per user, 
 ASSISTANT_ADMIN_SHOW_CONTENT = env.bool("ASSISTANT_ADMIN_SHOW_CONTENT", default=False)
 # Cache reads count this fraction of a token against the monthly quota (they cost a tenth).
 ASSISTANT_CACHE_READ_QUOTA_WEIGHT = env.float("ASSISTANT_CACHE_READ_QUOTA_WEIGHT", default=0.1)
-# USD per million tokens: input, output, cache write (5-minute TTL), cache read. Looked up by exact
-# model name, then by the longest key the model name starts with, then "default".
-# https://docs.anthropic.com/en/docs/about-claude/pricing
-ASSISTANT_PRICES = {
-    "claude-fable-5-1": {"input": "10", "output": "50", "cache_write": "12.50", "cache_read": "0.25"},
-    "claude-mythos-5-1": {"input": "10", "output": "50", "cache_write": "12.50", "cache_read": "0.25"},
-    "claude-fable-5": {"input": "10", "output": "50", "cache_write": "12.50", "cache_read": "1"},
-    "claude-mythos-5": {"input": "10", "output": "50", "cache_write": "12.50", "cache_read": "1"},
-    "claude-opus-5-5": {"input": "4", "output": "20", "cache_write": "5", "cache_read": "0.20"},
-    "claude-opus-5": {"input": "5", "output": "25", "cache_write": "6.25", "cache_read": "0.50"},
-    "claude-opus-4-8": {"input": "5", "output": "25", "cache_write": "6.25", "cache_read": "0.50"},
-    "claude-opus-4-7": {"input": "5", "output": "25", "cache_write": "6.25", "cache_read": "0.50"},
-    "claude-opus-4-6": {"input": "5", "output": "25", "cache_write": "6.25", "cache_read": "0.50"},
-    "claude-opus-4-5": {"input": "5", "output": "25", "cache_write": "6.25", "cache_read": "0.50"},
-    "claude-opus-4": {"input": "15", "output": "75", "cache_write": "18.75", "cache_read": "1.50"},
-    "claude-sonnet-5-5": {"input": "2", "output": "10", "cache_write": "2.50", "cache_read": "0.10"},
-    "claude-sonnet-5": {"input": "2", "output": "10", "cache_write": "2.50", "cache_read": "0.20"},
-    "claude-sonnet-4": {"input": "3", "output": "15", "cache_write": "3.75", "cache_read": "0.30"},
-    # Haiku 5.5: prompts up to 100k tokens; longer prompts bill 5x (not modelled: our prompts are capped).
-    "claude-haiku-5-5": {"input": "0.10", "output": "0.50", "cache_write": "0.125", "cache_read": "0.01"},
-    "claude-haiku-4-5": {"input": "1", "output": "5", "cache_write": "1.25", "cache_read": "0.10"},
-    "default": {"input": "3", "output": "15", "cache_write": "3.75", "cache_read": "0.30"},
-}
+# The model price table is code, not configuration: assistant/prices.py.
 
 # ---------------------------------------------------------------------------------------------
 # Logging: plain text locally, JSON lines in production (LOG_FORMAT=json); every line carries
@@ -456,11 +496,8 @@ NOTIFICATIONS_SNS_CERT_URL_REGEX = r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.
 NOTIFICATIONS_SES_TOPIC_ARNS = env.list("NOTIFICATIONS_SES_TOPIC_ARNS", default=[])
 # SNS messages whose signed Timestamp is further than this from now are refused (replays).
 NOTIFICATIONS_SNS_MAX_AGE_SECONDS = env.int("NOTIFICATIONS_SNS_MAX_AGE_SECONDS", default=3600)
-if env("AWS_SES_ENDPOINT_URL", default=""):  # a moto server locally / in tests
-    ANYMAIL["AMAZON_SES_CLIENT_PARAMS"]["endpoint_url"] = env("AWS_SES_ENDPOINT_URL")
-if env("AWS_SES_CONFIGURATION_SET", default=""):  # the set whose event destination is the SNS topic
-    ANYMAIL["AMAZON_SES_CONFIGURATION_SET_NAME"] = env("AWS_SES_CONFIGURATION_SET")
 
+# ---------------------------------------------------------------------------------------------
 # Projects: uploads, downloads, invitations (see docs/projects.md)
 # ---------------------------------------------------------------------------------------------
 # Life of a presigned POST form for a direct upload to S3.
@@ -477,27 +514,10 @@ PROJECTS_INVITATION_TTL_HOURS = env.int("PROJECTS_INVITATION_TTL_HOURS", default
 # revoked invitations count): invitations cannot be a free mailer for phishing.
 PROJECTS_INVITE_RATE_PER_INVITER = env("PROJECTS_INVITE_RATE_PER_INVITER", default="50/d")
 PROJECTS_INVITE_RATE_PER_RECIPIENT = env("PROJECTS_INVITE_RATE_PER_RECIPIENT", default="5/d")
-# S3 down fails fast (503 storage_unavailable, docs/reliability.md) instead of botocore's defaults
-# (60 s connect and read timeouts, up to 5 attempts). django-storages uses this Config as it is, so
-# it carries the signature version and addressing style too.
-AWS_S3_CONNECT_TIMEOUT = env.float("AWS_S3_CONNECT_TIMEOUT", default=2.0)
-AWS_S3_READ_TIMEOUT = env.float("AWS_S3_READ_TIMEOUT", default=5.0)
-AWS_S3_MAX_ATTEMPTS = env.int("AWS_S3_MAX_ATTEMPTS", default=2)  # the first try included
-from botocore.config import Config as _BotoConfig  # noqa: E402 (kept in this section)
 
-AWS_S3_CLIENT_CONFIG = _BotoConfig(
-    signature_version=AWS_S3_SIGNATURE_VERSION,
-    s3={"addressing_style": env("AWS_S3_ADDRESSING_STYLE", default=None)},
-    connect_timeout=AWS_S3_CONNECT_TIMEOUT,
-    read_timeout=AWS_S3_READ_TIMEOUT,
-    retries={"total_max_attempts": AWS_S3_MAX_ATTEMPTS, "mode": "standard"},
-)
-
-# Resilience: safe retries (Idempotency-Key), a cache that degrades when Redis is down, bounded
-# task publishing. See docs/reliability.md.
 # ---------------------------------------------------------------------------------------------
-# Last, so it sits next to the view: replays still get the request id and security headers.
-MIDDLEWARE = [*MIDDLEWARE, "core.idempotency.IdempotencyMiddleware"]
+# Safe retries: a POST with an Idempotency-Key runs once (core/idempotency.py, docs/reliability.md).
+# ---------------------------------------------------------------------------------------------
 IDEMPOTENCY_METHODS = ["POST"]
 IDEMPOTENCY_PATH_PREFIXES = ["/api/"]
 # Regexes of paths the middleware leaves alone: the auth routes answer with tokens (a replay would
@@ -508,56 +528,16 @@ IDEMPOTENCY_SCOPE_RESOLVER = "accounts.authentication.idempotency_scope"
 IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
 IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=2.0)
 IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
-CORS_EXPOSE_HEADERS = [*CORS_EXPOSE_HEADERS, "Idempotent-Replayed"]
-
-if REDIS_URL:
-    # Reads miss, writes are dropped and throttles let requests through while Redis is down; a
-    # circuit breaker stops every call from waiting for the socket timeout (core/cache.py).
-    CACHES["default"]["BACKEND"] = "core.cache.ResilientRedisCache"
-    CACHES["default"]["OPTIONS"]["CIRCUIT_BREAKER_SECONDS"] = env.int("CACHE_CIRCUIT_BREAKER_SECONDS", default=5)
-    # Bounded waits on a dead or hanging broker (publishing only; see core/tasks.py).
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 1, "socket_timeout": 2}
-CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
-CELERY_TASK_PUBLISH_RETRY = True
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
-# When the broker cannot take a task: "inline" runs it in the request, "refuse" answers 503.
-TASK_BROKER_DOWN = env("TASK_BROKER_DOWN", default="inline")
-# The email task's SES calls (anymail's boto3 client) bounded the same way: a hanging SES costs a
-# worker seconds, not minutes; the task's own retries (notifications/tasks.py) do the rest.
-ANYMAIL["AMAZON_SES_CLIENT_PARAMS"]["config"] = {
-    "connect_timeout": env.float("AWS_SES_CONNECT_TIMEOUT", default=2.0),
-    "read_timeout": env.float("AWS_SES_READ_TIMEOUT", default=5.0),
-    "retries": {"total_max_attempts": 2, "mode": "standard"},
-}
-SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
-    "drf_spectacular.hooks.postprocess_schema_enums",
-    "core.idempotency.document_idempotency_key",
-]
 
 # ---------------------------------------------------------------------------------------------
-# Serverless (AWS Lambda via Zappa): Celery publishes to SQS, stackpro/lambda_tasks.py runs the
-# messages; CloudWatch EMF metric lines (core/metrics.py). See docs/serverless.md.
+# Serverless (AWS Lambda via Zappa): Celery publishes to SQS (the Celery section above),
+# stackpro/lambda_tasks.py runs the messages; CloudWatch EMF metric lines (core/metrics.py).
+# See docs/serverless.md.
 # ---------------------------------------------------------------------------------------------
 IS_LAMBDA = bool(env("AWS_LAMBDA_FUNCTION_NAME", default=""))
 METRICS_EMF = env.bool("METRICS_EMF", default=IS_LAMBDA)
 # Per-route/model/task metric dimensions: each one is a billed custom metric (see core/metrics.py).
 METRICS_DETAILED = env.bool("METRICS_DETAILED", default=False)
-CELERY_SQS_QUEUE_URL = env("CELERY_SQS_QUEUE_URL", default="")
-CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
-if CELERY_BROKER_URL.startswith("sqs://"):
-    # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/sqs.html
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "region": env("CELERY_SQS_REGION", default=env("AWS_REGION", default="us-east-1")),
-        "queue_name_prefix": env("CELERY_SQS_QUEUE_PREFIX", default=""),
-        # Longer than the Lambda timeout, so a message is not redelivered while its task still runs.
-        "visibility_timeout": env.int("CELERY_SQS_VISIBILITY_TIMEOUT", default=180),
-        "wait_time_seconds": 0,
-    }
-    if CELERY_SQS_QUEUE_URL:
-        # A predefined queue: no ListQueues/CreateQueue calls (and no IAM permission for them).
-        CELERY_BROKER_TRANSPORT_OPTIONS["predefined_queues"] = {
-            CELERY_TASK_DEFAULT_QUEUE: {"url": CELERY_SQS_QUEUE_URL}
-        }
 
 # ---------------------------------------------------------------------------------------------
 # Staff console (the admin at ADMIN_URL; see docs/console.md)

@@ -9,9 +9,9 @@ from django.conf import settings as django_settings
 from django.core import mail
 
 from accounts.models import User
-from core.testing import assert_api_error, wait_for_fresh_window
 from tests.accounts.conftest import STRONG_PASSWORD
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error, wait_for_fresh_window
 from tests.timing import alternating_samples, median_gap
 
 pytestmark = pytest.mark.django_db

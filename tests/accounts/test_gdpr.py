@@ -15,11 +15,11 @@ from accounts.gdpr import erased_email_digest
 from accounts.models import AuthEvent, User
 from console.models import TaskFailure
 from core import registry
-from core.testing import assert_api_error
 from notifications.models import EmailDelivery
 from notifications.services import notify
 from tests.conftest import client_for
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

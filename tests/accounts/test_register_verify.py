@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from accounts import tokens
 from accounts.models import AuthEvent, User
-from core.testing import assert_api_error
 from tests.accounts.conftest import STRONG_PASSWORD, last_mail_to, token_in
 from tests.factories import UserFactory
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

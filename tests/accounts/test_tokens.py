@@ -13,9 +13,9 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import services
 from accounts.models import AuthEvent
-from core.testing import assert_api_error
 from tests.factories import UserFactory
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ import uuid
 import pytest
 
 from assistant.models import Conversation, Message
-from core.testing import assert_api_error
 from tests.assistant.factories import ConversationFactory, MessageFactory
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +79,17 @@ def test_another_users_conversation_is_404_everywhere(auth_client, other_user):
     assert auth_client.get(URL).json()["count"] == 0
     assert Conversation.objects.get(pk=theirs.pk).title == theirs.title
     assert_api_error(auth_client.get(f"{URL}{uuid.uuid4()}/"), 404, "not_found")
+
+
+def test_another_users_conversation_is_404_whatever_the_body(auth_client, user, other_user):
+    """The tenant check wins over the body's errors, so a bad body tells nothing about an id."""
+    theirs, mine = ConversationFactory(user=other_user), ConversationFactory(user=user)
+    assert_api_error(auth_client.patch(detail(theirs), {"title": ""}, format="json"), 404, "not_found")
+    assert_api_error(auth_client.post(f"{detail(theirs)}messages/", {}, format="json"), 404, "not_found")
+    body = assert_api_error(auth_client.patch(detail(mine), {"title": ""}, format="json"), 400, "validation_error")
+    assert set(body["fields"]) == {"title"}
+    body = assert_api_error(auth_client.post(f"{detail(mine)}messages/", {}, format="json"), 400, "validation_error")
+    assert set(body["fields"]) == {"content"}
 
 
 def test_a_project_the_user_cannot_read_is_404(auth_client):

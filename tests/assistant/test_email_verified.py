@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from assistant.models import Conversation
-from core.testing import assert_api_error
 from tests.assistant.factories import ConversationFactory
 from tests.conftest import client_for
 from tests.factories import UserFactory
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

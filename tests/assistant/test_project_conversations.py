@@ -4,7 +4,7 @@ caching), a non-member gets 404, and a change to the project's files invalidates
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from core.testing import assert_api_error
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

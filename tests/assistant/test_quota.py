@@ -11,11 +11,11 @@ from assistant import quotas
 from assistant.claude import Usage
 from assistant.models import Conversation, Message, MonthlyUsage
 from core import registry
-from core.testing import assert_api_error
 from notifications.models import Notification
 from tests.assistant.conftest import messages_url
 from tests.assistant.factories import ConversationFactory, MessageFactory
 from tests.conftest import client_for
+from tests.support import assert_api_error
 
 LIMIT = 50_000  # the Free plan's ai_tokens_per_month
 

@@ -1,15 +1,16 @@
 """Sending messages through the real anthropic SDK against the fake server: replies, history,
 titles, limits, and upstream failures that keep the user's message and charge nothing."""
 
+import json
 import uuid
 
 import pytest
 
 from assistant.models import Conversation, Message, MonthlyUsage
 from assistant.prompting import BASE_PROMPT
-from core.testing import assert_api_error
 from tests.assistant.conftest import messages_url
 from tests.assistant.factories import ConversationFactory
+from tests.support import assert_api_error
 from tests.timing import assert_within, baseline, timed
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +58,29 @@ def test_send_returns_the_reply_with_usage(auth_client, user, fake_anthropic):
     assert (question.role, question.status, answer.role, answer.status) == ("user", "ok", "assistant", "ok")
     assert str(answer.pk) == body["id"] and answer.latency_ms is not None
     assert answer.output_tokens == body["usage"]["output_tokens"]
+
+
+def test_a_reply_writes_its_tokens_and_cost_as_a_metric_line(auth_client, user, fake_anthropic, settings, capsys):
+    """docs/serverless.md: Service ``assistant``, ``InputTokens``/``OutputTokens``/``AICostUSD`` (EMF)."""
+    settings.METRICS_EMF, settings.METRICS_DETAILED = True, False
+    fake_anthropic.usage_override = {
+        "input_tokens": 100,
+        "output_tokens": 50,
+        "cache_read_input_tokens": 1000,
+        "cache_creation_input_tokens": 200,
+    }
+    assert send(auth_client, ConversationFactory(user=user), "metered").status_code == 201
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (ai,) = [line for line in lines if line["Service"] == "assistant"]
+    assert (ai["Model"], ai["InputTokens"], ai["OutputTokens"], ai["AICostUSD"]) == (
+        "claude-sonnet-5-5",
+        100,
+        50,
+        0.0013,
+    )
+    assert (ai["cache_read_tokens"], ai["cache_write_tokens"]) == (1000, 200)
+    (block,) = ai["_aws"]["CloudWatchMetrics"]
+    assert block["Dimensions"] == [["Service"]]
 
 
 def test_history_is_sent_in_order_and_usage_is_metered(auth_client, user, fake_anthropic):

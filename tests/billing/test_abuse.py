@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.testing import assert_api_error
 from tests.conftest import client_for
 from tests.factories import UserFactory
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from django.db import connection
 from djstripe.models import Customer
 
 from billing import services
-from core.testing import assert_api_error
 from tests.billing.conftest import needs_mysql
 from tests.conftest import client_for
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

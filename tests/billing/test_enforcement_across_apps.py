@@ -7,7 +7,7 @@ import pytest
 
 from billing import services
 from billing.models import Plan
-from core.testing import assert_api_error
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

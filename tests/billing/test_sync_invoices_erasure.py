@@ -20,10 +20,10 @@ from billing.jobs import sync_stripe
 from billing.models import StripeErasure
 from billing.selectors import entitlements_for_user
 from core import registry
-from core.testing import assert_api_error
 from tests.conftest import client_for
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

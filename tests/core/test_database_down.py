@@ -17,9 +17,9 @@ import uuid
 import pytest
 from django.db import connection
 
-from core.testing.tcp_proxy import FaultyProxy
 from tests.fixtures.moto import ACCESS_KEY, REGION, SECRET_KEY, moto_s3_server  # noqa: F401
 from tests.servers import gunicorn, http
+from tests.support.tcp_proxy import FaultyProxy
 from tests.timing import assert_within, baseline, timed
 
 pytestmark = [

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from core.testing import assert_api_error
+from tests.support import assert_api_error
 
 pytestmark = [pytest.mark.urls("tests.core.urls"), pytest.mark.django_db]
 

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from core.testing import assert_api_error
+from tests.support import assert_api_error
 
 
 def test_liveness_answers_without_touching_the_database(api_client):

@@ -15,6 +15,11 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
+def fetch(sql: str, params: list, fields: list) -> list:
+    """Rows of a one-off statement, converted as ``rawsql.Query`` converts them."""
+    return list(rawsql.Query(sql, fields).rows(params))
+
+
 def field_values(instance: Model) -> dict:
     return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
 
@@ -56,9 +61,7 @@ def test_fetch_converts_columns_and_leaves_computed_ones_alone() -> None:
     )
     meta = User._meta
     params = [rawsql.prep(User, "id", active.pk), rawsql.prep(User, "id", inactive.pk)]
-    rows = rawsql.fetch(
-        sql, params, [meta.get_field("id"), meta.get_field("is_active"), meta.get_field("date_joined"), None]
-    )
+    rows = fetch(sql, params, [meta.get_field("id"), meta.get_field("is_active"), meta.get_field("date_joined"), None])
     expected = sorted([active, inactive], key=lambda u: u.email)
     assert rows == [[u.pk, u.is_active, User.objects.get(pk=u.pk).date_joined, 2] for u in expected]
     assert [type(row[1]) for row in rows] == [bool, bool]
@@ -75,7 +78,7 @@ def test_ids_and_datetimes_as_read_become_the_apis_text(zone) -> None:
         f"SELECT {rawsql.column(User, 'id')}, {rawsql.column(User, 'date_joined')}, {rawsql.column(User, 'last_login')} "
         f"FROM {rawsql.table(User)} ORDER BY {rawsql.column(User, 'email')}"
     )
-    rows = rawsql.fetch(sql, [], [None, None, None])  # values as the driver reads them
+    rows = fetch(sql, [], [None, None, None])  # values as the driver reads them
     with timezone.override(zone):
         text = rawsql.datetime_text_function()
         drf = serializers.DateTimeField().to_representation
@@ -136,6 +139,6 @@ def test_the_database_writes_ids_and_datetimes_as_drf_does() -> None:
             del connection.features.__dict__["has_native_uuid_field"]
     assert hex_sql != "t.h"
     for value in [uuid.uuid4(), uuid.UUID(int=0), uuid.UUID(int=2**128 - 1)]:
-        rows = rawsql.fetch(f"SELECT {hex_sql} FROM (SELECT %s AS h) t", [value.hex], [None])  # noqa: S608
+        rows = fetch(f"SELECT {hex_sql} FROM (SELECT %s AS h) t", [value.hex], [None])  # noqa: S608
         assert list(rows) == [(str(value),)]
-    assert list(rawsql.fetch(f"SELECT {hex_sql} FROM (SELECT NULL AS h) t", [], [None])) == [(None,)]  # noqa: S608
+    assert list(fetch(f"SELECT {hex_sql} FROM (SELECT NULL AS h) t", [], [None])) == [(None,)]  # noqa: S608

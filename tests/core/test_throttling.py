@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import RequestFactory
 
-from core.testing import assert_api_error, wait_for_fresh_window
 from core.throttling import client_ip, hit, parse_rate
+from tests.support import assert_api_error, wait_for_fresh_window
 
 pytestmark = [pytest.mark.urls("tests.core.urls"), pytest.mark.django_db]
 
@@ -89,7 +89,7 @@ def test_the_redis_window_counter_counts_and_expires_with_its_window():
     assert [cache.count_in_window(key, 90) for _ in range(3)] == [1, 2, 3]
     raw = cache.client.get_client(write=True)
     assert 85 <= raw.ttl(cache.make_key(key)) <= 90  # set by the first count, not moved by the next
-    assert cache.get(key) == 3  # peek() reads the same counter
+    assert cache.get(key) == 3  # the counter itself
     raw.script_flush()  # a Redis restarted without its scripts: loaded again, not an error
     assert cache.count_in_window(key, 90) == 4
 

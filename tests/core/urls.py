@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import Conflict, PlanLimitExceeded
-from core.throttling import ScopedIpThrottle
+from core.throttling import CacheRateThrottle, client_ip
 from stackpro.urls import urlpatterns as project_urlpatterns
 
 
@@ -63,6 +63,17 @@ class ErrorView(APIView):
         if kind == "db":
             raise OperationalError(2003, "Can't connect to MySQL server")
         raise RuntimeError("boom: SELECT secret FROM table")
+
+
+class ScopedIpThrottle(CacheRateThrottle):
+    """Per client IP for the view's ``throttle_scope`` (rates in DEFAULT_THROTTLE_RATES)."""
+
+    def allow_request(self, request, view):
+        self.scope = getattr(view, "throttle_scope", "") or ""
+        return super().allow_request(request, view)
+
+    def get_ident_key(self, request, view):
+        return f"ip:{client_ip(request)}"
 
 
 class ThrottledView(APIView):

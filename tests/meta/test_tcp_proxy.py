@@ -1,4 +1,4 @@
-"""FaultyProxy (core/testing/tcp_proxy.py), the fault suite's instrument: each mode does what the
+"""FaultyProxy (tests/support/tcp_proxy.py), the fault suite's instrument: each mode does what the
 fault tests rely on, against a plain echo server on loopback."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.testing.tcp_proxy import FaultyProxy
+from tests.support.tcp_proxy import FaultyProxy
 
 HOLD = 0.3  # how long "nothing arrives" is watched for
 

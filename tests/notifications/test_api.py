@@ -11,10 +11,10 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from core.testing import assert_api_error
 from notifications.models import Notification
 from tests.notifications.factories import NotificationFactory
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("notifications:list")

@@ -93,6 +93,20 @@ def test_permanent_bounce_suppresses_and_later_mail_is_skipped(
     assert [m.subject for m in mail.outbox] == ["[StackPro] Reset"]  # only the transactional one
 
 
+def test_each_delivery_is_a_webhook_metric_line(client, sns_signer, user, settings, capsys):
+    """docs/serverless.md: Service ``webhooks``, ``WebhookLatency``/``WebhookFailures`` (EMF), source ses."""
+    settings.METRICS_EMF, settings.METRICS_DETAILED = True, False
+    assert post_sns(client, sns_signer.ses_notification(complaint_event(user.email))).status_code == 200
+    assert post_sns(client, sns_signer.ses_notification(complaint_event(user.email)), auth="x:y").status_code == 400
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    hooks = [line for line in lines if line["Service"] == "webhooks"]
+    assert [(h["Source"], h["event_type"], h["WebhookFailures"]) for h in hooks] == [
+        ("ses", "Notification", 0),
+        ("ses", "Notification", 1),
+    ]
+    assert all(h["WebhookLatency"] > 0 for h in hooks)
+
+
 def test_complaint_suppresses(client, sns_signer, user):
     assert post_sns(client, sns_signer.ses_notification(complaint_event(user.email))).status_code == 200
     assert SuppressedAddress.objects.get(email=user.email).reason == SuppressedAddress.Reason.COMPLAINED

@@ -6,10 +6,10 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from core.testing import assert_api_error
 from notifications.models import Category, EmailDelivery, Notification
 from notifications.services import notify, preferences_update
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 URL = reverse("notifications:preferences")

@@ -10,10 +10,10 @@ import pytest
 from django.core import mail, signing
 from django.urls import reverse
 
-from core.testing import assert_api_error
 from notifications.models import EmailDelivery
 from notifications.services import UNSUBSCRIBE_SALT, notify, preference_for, preferences_get, unsubscribe_token
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

@@ -15,11 +15,11 @@ from django.core import mail
 from django.utils import timezone
 
 from billing.models import Plan
-from core.testing import assert_api_error
 from projects.jobs import cleanup_stale_uploads
 from projects.models import Invitation, UploadTombstone
 from tests.conftest import client_for
 from tests.factories import UserFactory
+from tests.support import assert_api_error
 
 from .factories import ProjectFactory
 

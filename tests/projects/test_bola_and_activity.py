@@ -11,10 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from core.registry import erasers, exporters, usage_providers
-from core.testing import assert_api_error
 from projects.models import Activity, File, Invitation, Membership, Project, Role
 from tests.conftest import client_for
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 from .factories import FileFactory, InvitationFactory, MembershipFactory, ProjectFactory
 

@@ -6,10 +6,10 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from core.testing import assert_api_error
 from projects.models import File, FileStatus
 from projects.storage import clean_filename, key_safe_name
 from tests.conftest import client_for
+from tests.support import assert_api_error
 
 from .factories import FileFactory, ProjectFactory
 

@@ -13,10 +13,10 @@ import requests
 import time_machine
 from django.utils import timezone
 
-from core.testing import assert_api_error
 from projects.jobs import cleanup_stale_uploads
 from projects.models import Activity, File, FileStatus
 from tests.conftest import client_for
+from tests.support import assert_api_error
 
 from .factories import FileFactory
 

@@ -10,12 +10,12 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from core.testing import assert_api_error
 from notifications.models import Notification
 from projects.models import Activity, Invitation, Membership, Role
 from tests.conftest import client_for
 from tests.factories import UserFactory
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 from .factories import InvitationFactory, MembershipFactory, ProjectFactory
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from core.testing import assert_api_error
 from projects.models import FileStatus
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 from .factories import FileFactory, MembershipFactory
 

@@ -7,11 +7,11 @@ import uuid
 
 import pytest
 
-from core.testing import assert_api_error
 from projects.models import Activity, Membership, Project, Role
 from tests.conftest import client_for
 from tests.factories import UserFactory
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 from .factories import FileFactory, MembershipFactory, ProjectFactory
 

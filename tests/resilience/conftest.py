@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from botocore.config import Config
 
-from core.testing.tcp_proxy import FaultyProxy
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.stripe_server import FakeStripe
 from tests.fixtures.moto import ACCESS_KEY, REGION, SECRET_KEY, S3Bucket, moto_s3_server, s3  # noqa: F401
+from tests.support.tcp_proxy import FaultyProxy
 
 
 @pytest.fixture(autouse=True)

@@ -16,11 +16,11 @@ import pytest
 from celery.exceptions import Retry
 from django.core import mail
 
-from core.testing.tcp_proxy import FaultyProxy
 from notifications.models import EmailDelivery, Notification
 from notifications.services import notify
 from notifications.tasks import send_email_delivery_task
 from tests.fixtures.moto import ACCESS_KEY, REGION, SECRET_KEY
+from tests.support.tcp_proxy import FaultyProxy
 from tests.timing import assert_within, baseline
 
 pytestmark = [

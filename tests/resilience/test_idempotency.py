@@ -16,10 +16,10 @@ from django.utils import timezone
 from core.idempotency import key_hash
 from core.jobs import purge_idempotency_keys
 from core.models import IdempotencyRecord
-from core.testing import assert_api_error
 from tests.conftest import client_for
 from tests.factories import UserFactory
 from tests.resilience.urls import HOLDS, Hold
+from tests.support import assert_api_error
 
 pytestmark = [pytest.mark.urls("tests.resilience.urls")]
 

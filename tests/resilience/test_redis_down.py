@@ -16,11 +16,11 @@ from celery import Celery
 
 from core.cache import CacheUnavailable, ResilientRedisCache
 from core.tasks import ResilientTask, TaskQueueUnavailable, enqueue
-from core.testing import assert_api_error
-from core.testing.tcp_proxy import FaultyProxy
 from core.throttling import hit
 from tests.fuzz.harness import pytest_database_url
 from tests.servers import free_port, gunicorn, http
+from tests.support import assert_api_error
+from tests.support.tcp_proxy import FaultyProxy
 from tests.timing import assert_within, baseline
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

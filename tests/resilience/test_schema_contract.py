@@ -5,7 +5,7 @@ import pytest
 from rest_framework import serializers
 
 from core.serializers import StrictSerializer
-from core.testing import assert_api_error
+from tests.support import assert_api_error
 
 
 class Sample(StrictSerializer):

@@ -12,13 +12,13 @@ import requests
 from celery.exceptions import Retry
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from core.testing import assert_api_error
 from projects.models import Activity, File, FileStatus
 from projects.selectors import storage_used_bytes
 from projects.tasks import storage_delete_task
 from tests.conftest import client_for
 from tests.projects.factories import ProjectFactory
 from tests.resilience.conftest import S3_CONNECT_TIMEOUT, S3_MAX_ATTEMPTS, S3_READ_TIMEOUT
+from tests.support import assert_api_error
 from tests.timing import assert_within, baseline, timed
 
 pytestmark = [

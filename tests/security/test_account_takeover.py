@@ -17,10 +17,10 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from core.testing import assert_api_error
 from tests.console.conftest import admin_client, admin_url, staff
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

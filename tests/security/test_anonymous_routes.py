@@ -15,13 +15,13 @@ import pytest
 from django.urls import reverse
 
 from assistant.models import Conversation
-from core.testing import assert_api_error
 from notifications.models import Notification
 from projects.models import File, Invitation, Membership, Project
 from tests.assistant.factories import ConversationFactory
 from tests.notifications.factories import NotificationFactory
 from tests.projects.factories import FileFactory, InvitationFactory, MembershipFactory, ProjectFactory
 from tests.security.route_matrix import PUBLIC, covers_route, http_methods, walk_routes
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

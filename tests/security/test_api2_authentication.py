@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from core.testing import assert_api_error
+from tests.support import assert_api_error
 
 pytestmark = [pytest.mark.urls("tests.core.urls"), pytest.mark.django_db]
 PROTECTED = "/api/v1/test/protected/"

@@ -7,10 +7,10 @@ import pytest
 
 from assistant import quotas
 from assistant.models import Conversation, MonthlyUsage
-from core.testing import assert_api_error
 from tests.assistant.factories import ConversationFactory
 from tests.projects.factories import ProjectFactory
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 

@@ -23,14 +23,12 @@ class Command(BaseCommand):
     help = "Create/update the Stripe webhook endpoint row (secret, uuid) from environment settings."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        secret = getattr(settings, "STRIPE_WEBHOOK_SECRET", "")
+        secret = settings.STRIPE_WEBHOOK_SECRET
         if not secret.startswith("whsec_"):
             raise CommandError("STRIPE_WEBHOOK_SECRET must be set to the endpoint's signing secret (whsec_…).")
         livemode = bool(settings.STRIPE_LIVE_MODE)
-        endpoint_id = (
-            getattr(settings, "STRIPE_WEBHOOK_ENDPOINT_ID", "") or f"we_stackpro_{'live' if livemode else 'test'}"
-        )
-        wanted_uuid = getattr(settings, "STRIPE_WEBHOOK_UUID", "")
+        endpoint_id = settings.STRIPE_WEBHOOK_ENDPOINT_ID or f"we_stackpro_{'live' if livemode else 'test'}"
+        wanted_uuid = settings.STRIPE_WEBHOOK_UUID
         endpoint = WebhookEndpoint.objects.filter(id=endpoint_id).first()
         if endpoint is None:
             endpoint = WebhookEndpoint(
@@ -40,7 +38,7 @@ class Command(BaseCommand):
             endpoint.djstripe_uuid = uuid.UUID(wanted_uuid)
         endpoint.secret = secret
         endpoint.livemode = livemode
-        endpoint.url = getattr(settings, "STRIPE_WEBHOOK_URL", "") or endpoint.url or "https://example.invalid/"
+        endpoint.url = settings.STRIPE_WEBHOOK_URL or endpoint.url or "https://example.invalid/"
         endpoint.enabled_events = list(HANDLED_EVENTS)
         endpoint.status = "enabled"
         endpoint.api_version = API_VERSION

@@ -1,24 +1,14 @@
-"""Django's MySQL/MariaDB backend, with health checks that skip the ping on a connection that has
-just proven itself, and DATETIME values read in C.
+"""Django's MySQL/MariaDB backend with two changes on the hot path (why and what they bought:
+docs/performance.md, "CPU per request of the projects list").
 
-With ``CONN_HEALTH_CHECKS`` Django pings the server before the first query of every request: one
-more round trip on every request, about a tenth of the projects list's CPU (docs/performance.md).
-This backend skips that ping when the connection finished a request that used it without a
-database error less than ``HEALTH_CHECK_IDLE_SECONDS`` ago (a ``DATABASES`` key; 0 pings every
-time, as Django does). Everything else is Django's:
-
-- a connection idle for longer (a Lambda container thawed, a quiet worker thread) is pinged first,
-  and a dead one is replaced before the request's first query;
-- a query that fails marks the connection (``errors_occurred``) and the end of that request pings
-  it and closes it if it is broken, so the next request reconnects. The cost of skipping the ping:
-  a connection the server drops within that short window fails one request (a 503 with
-  ``Retry-After``, core/exceptions.py) instead of being replaced silently.
-
-The drivers turn each DATETIME value into a ``datetime`` with Python code (mysqlclient's
-``times.DateTime_or_None``, PyMySQL's ``convert_datetime``): the largest single item of the projects
-list's CPU in a profile of the server (two datetimes per item). ``read_datetime`` gives the same
-values through ``datetime.fromisoformat`` (C) and hands anything else (zero dates, a bare date) to
-the driver's own function.
+- The health-check ping (``CONN_HEALTH_CHECKS``) is skipped on a connection that finished a request
+  which used it, without a database error, less than ``HEALTH_CHECK_IDLE_SECONDS`` ago (a
+  ``DATABASES`` key; 0 pings every time, as Django does). A connection idle for longer is pinged and
+  replaced if dead; a failed query marks the connection and the end of its request closes it if
+  broken. The price: a connection dropped inside the window fails one request (503 with
+  ``Retry-After``) instead of being replaced silently.
+- DATETIME values are read by ``datetime.fromisoformat`` (C) instead of the driver's Python
+  function; anything else (zero dates, a bare date) still goes to the driver's own function.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ class DocsAccess(BasePermission):
     """``API_DOCS_ACCESS``, read on every request: public, staff (the admin site's own check), off."""
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        access = getattr(settings, "API_DOCS_ACCESS", "public")
+        access = settings.API_DOCS_ACCESS
         if access == "public":
             return True
         if access == "staff":
