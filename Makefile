@@ -45,8 +45,12 @@ install-mysql: | $(VENV)/bin/activate
 # Supply chain. requirements/NAME.txt (what we ask for) -> requirements/NAME.lock (what gets installed):
 # versions and hashes from PyPI, no index URL or local path. Each set is constrained by the locks below
 # it, so a package has one version in every set. Existing pins are kept: LOCK_ARGS="--upgrade-package
-# django" (or --upgrade) moves them. A set for another target is one more line, e.g. a Lambda set on
-# Python 3.12: $(call lock-set,lambda,--python-version 3.12 --python-platform x86_64-manylinux2014 -c requirements/base.lock)
+# django" (or --upgrade) moves them. A set for another target is one more line, e.g. Lambda's Python 3.12
+# (Amazon Linux 2023, glibc 2.34), wheels only, same versions as base (checked to resolve and install):
+#   $(call lock-set,lambda,--python-version 3.12 --python-platform x86_64-manylinux_2_34 --only-binary :all: -c requirements/base.lock)
+# installed with pip install --require-hashes --only-binary=:all: --python-version 3.12 --implementation cp
+# --platform manylinux_2_34_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 (pip
+# does not widen one manylinux tag to older ones; argon2-cffi-bindings 26.2.0 has manylinux_2_26+ wheels only).
 # ------------------------------------------------------------------------------------------------
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
 	--custom-compile-command "make lock" $(LOCK_ARGS)
