@@ -8,27 +8,67 @@ STAGE ?= dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-mysql package deploy-venv deploy undeploy deploy-rehearsal migrate-remote ops cold-start load install-bench fuzz clean
+.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-server install-mysql lock audit package deploy-venv deploy undeploy deploy-rehearsal migrate-remote ops cold-start load fuzz clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-$(VENV)/.base-installed: requirements/base.txt | $(VENV)/bin/activate
-	$(PIP) install -r requirements/base.txt
+# Everything installs from the lock files (versions and sha256 hashes of the whole closure; `make lock`
+# writes them from the .txt inputs): pip refuses a file whose hash is not in the lock.
+PIP_LOCKED := $(PIP) install --require-hashes
+
+$(VENV)/.base-installed: requirements/base.lock | $(VENV)/bin/activate
+	$(PIP_LOCKED) -r requirements/base.lock
 	touch $@
 
-$(VENV)/.dev-installed: requirements/base.txt requirements/dev.txt | $(VENV)/bin/activate
-	$(PIP) install -r requirements/dev.txt
+# dev.lock holds base.lock's versions (make lock constrains each set by the locks below it).
+$(VENV)/.dev-installed: requirements/dev.lock | $(VENV)/bin/activate
+	$(PIP_LOCKED) -r requirements/dev.lock
+	touch $@ $(VENV)/.base-installed
+
+$(VENV)/.server-installed: requirements/server.lock | $(VENV)/bin/activate
+	$(PIP_LOCKED) -r requirements/server.lock
 	touch $@ $(VENV)/.base-installed
 
 install: $(VENV)/.base-installed
 install-dev: $(VENV)/.dev-installed
+# A long-lived server: base + gunicorn (gunicorn -c python:deploy.gunicorn_conf stackpro.wsgi).
+install-server: $(VENV)/.server-installed
 
 # mysqlclient needs the MySQL client headers; without them PyMySQL (always installed) is used.
 install-mysql: | $(VENV)/bin/activate
-	@$(PIP) install -r requirements/mysql.txt 2>/dev/null \
+	@$(PIP_LOCKED) -r requirements/mysql.lock 2>/dev/null \
 		|| echo "mysqlclient could not be built here (no MySQL client headers?): PyMySQL will be used."
+
+# ------------------------------------------------------------------------------------------------
+# Supply chain. requirements/NAME.txt (what we ask for) -> requirements/NAME.lock (what gets installed):
+# versions and hashes from PyPI, no index URL or local path. Each set is constrained by the locks below
+# it, so a package has one version in every set. Existing pins are kept: LOCK_ARGS="--upgrade-package
+# django" (or --upgrade) moves them. A set for another target is one more line, e.g. Lambda's Python 3.12
+# (Amazon Linux 2023, glibc 2.34), wheels only, same versions as base (checked to resolve and install):
+#   $(call lock-set,lambda,--python-version 3.12 --python-platform x86_64-manylinux_2_34 --only-binary :all: -c requirements/base.lock)
+# installed with pip install --require-hashes --only-binary=:all: --python-version 3.12 --implementation cp
+# --platform manylinux_2_34_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 (pip
+# does not widen one manylinux tag to older ones; argon2-cffi-bindings 26.2.0 has manylinux_2_26+ wheels only).
+# ------------------------------------------------------------------------------------------------
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+lock-set = $(UV_COMPILE) $(2) requirements/$(1).txt -o requirements/$(1).lock
+PY311_ANY_PLATFORM := --universal --python-version 3.11
+
+lock: install-dev
+	$(call lock-set,base,$(PY311_ANY_PLATFORM))
+	$(call lock-set,server,$(PY311_ANY_PLATFORM) -c requirements/base.lock)
+	$(call lock-set,deploy,$(PY311_ANY_PLATFORM) -c requirements/base.lock)
+	$(call lock-set,dev,$(PY311_ANY_PLATFORM) -c requirements/deploy.lock -c requirements/server.lock)
+	$(call lock-set,mysql,$(PY311_ANY_PLATFORM))
+
+# Every lock file against the OSV vulnerability database (requirements/audit.py): fails on a known
+# vulnerability that has a fixed version; one without a fix is listed. Where OSV cannot be reached it
+# says so and passes, unless AUDIT_STRICT=1 (the GitHub workflow). AUDIT_ARGS="--ignore-vuln ID".
+audit: install-dev
+	$(PY) requirements/audit.py $(AUDIT_ARGS) requirements/*.lock
 
 run: install
 	$(PY) manage.py migrate --noinput
@@ -55,7 +95,7 @@ typecheck: install-dev
 migrations-check: install-dev
 	DJANGO_SETTINGS_MODULE=stackpro.settings.test $(PY) manage.py makemigrations --check --dry-run
 
-check: lint typecheck migrations-check test
+check: lint typecheck migrations-check audit test
 
 worker: install
 	$(VENV)/bin/celery -A stackpro worker --loglevel=INFO
@@ -64,8 +104,8 @@ beat: install
 	$(VENV)/bin/celery -A stackpro beat --loglevel=INFO
 
 # ------------------------------------------------------------------------------------------------
-# AWS Lambda (Zappa). The package is built from a venv holding only requirements/deploy.txt, so no
-# dev tool ends up in the zip and the prebuild script may compile its site-packages (see deploy/).
+# AWS Lambda (Zappa). The package is built from a venv holding only requirements/deploy.lock, so no
+# dev tool or server ends up in the zip and the prebuild script may compile its site-packages (see deploy/).
 # ------------------------------------------------------------------------------------------------
 DEPLOY_VENV ?= build/deploy-venv
 PACKAGE ?= build/stackpro-$(STAGE).zip
@@ -73,11 +113,11 @@ ZAPPA_SETTINGS ?= zappa_settings.json
 DEPLOY_SETTINGS := build/zappa_settings.deploy.json
 DEPLOY_PACKAGE := build/stackpro-$(STAGE)-deploy.zip
 
-# Rebuilt from scratch when the requirements change: the prebuild makes its site-packages sourceless.
-$(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/base.txt requirements/deploy.txt
+# Rebuilt from scratch when the lock changes: the prebuild makes its site-packages sourceless.
+$(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/deploy.lock
 	rm -rf $(DEPLOY_VENV)
 	$(PYTHON) -m venv $(DEPLOY_VENV)
-	$(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/deploy.txt
+	$(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install --require-hashes -r requirements/deploy.lock
 	touch $@
 
 deploy-venv: $(DEPLOY_VENV)/.stackpro-deploy-venv
@@ -125,13 +165,7 @@ cold-start: install
 # The load test: 1,000 locust users against gunicorn (production settings), MariaDB, Redis, moto S3 and
 # a fake Anthropic; prints per-endpoint figures and the ratio to the floor (docs/performance.md).
 # LOAD_ARGS="--smoke" for a few users; LOAD_DATABASE_URL / LOAD_REDIS_URL pick the database and Redis db.
-$(VENV)/.bench-installed: requirements/base.txt requirements/dev.txt requirements/deploy.txt requirements/bench.txt | $(VENV)/bin/activate
-	$(PIP) install -r requirements/bench.txt
-	touch $@ $(VENV)/.dev-installed $(VENV)/.base-installed
-
-install-bench: $(VENV)/.bench-installed
-
-load: install-bench
+load: install-dev
 	@$(MAKE) --no-print-directory install-mysql
 	$(PY) bench/load/run.py $(LOAD_ARGS)
 

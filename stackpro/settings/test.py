@@ -1,6 +1,6 @@
 """Test settings: SQLite unless DATABASE_URL is set; REDIS_URL switches cache and throttles to Redis.
 
-The test database's name carries a hash of every migration and the pinned requirements, so a
+The test database's name carries a hash of every migration and the lock files, so a
 reused test database (pytest --reuse-db) is always one built from the current migrations.
 """
 
@@ -13,7 +13,7 @@ from .base import BASE_DIR, DATABASES, env
 
 def _schema_fingerprint() -> str:
     digest = hashlib.sha256()
-    paths = sorted(Path(BASE_DIR).glob("*/migrations/*.py")) + sorted(Path(BASE_DIR).glob("requirements/*.txt"))
+    paths = sorted(Path(BASE_DIR).glob("*/migrations/*.py")) + sorted(Path(BASE_DIR).glob("requirements/*.lock"))
     for path in paths:
         digest.update(str(path.relative_to(BASE_DIR)).encode())
         digest.update(path.read_bytes())

@@ -139,10 +139,3 @@ def test_zappa_stage_settings(stage):
                "ANTHROPIC_API_KEY", "ANYMAIL_WEBHOOK_SECRET", "AWS_SECRET_ACCESS_KEY"}  # fmt: skip
     assert not secrets & set(env), "secrets belong in the Lambda configuration, not in git"
     assert callable(import_dotted(config["prebuild_script"]))
-
-
-def test_requirements_keep_mysqlclient_out_of_the_package():
-    deploy = (ROOT / "requirements" / "deploy.txt").read_text()
-    base = (ROOT / "requirements" / "base.txt").read_text()
-    assert "mysqlclient" not in deploy + base
-    assert "PyMySQL==" in base and "zappa==" in deploy
