@@ -149,6 +149,10 @@ else:
         }
     }
 
+# Where throttle counters live (core/throttling.py): "cache" (the shared Redis) or "database" (the
+# ThrottleCounter table). A per-process memory cache counts per process, never right for a limit.
+THROTTLE_STORE = env("THROTTLE_STORE", default="cache" if REDIS_URL else "database")
+
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER", default=not (REDIS_URL or env("CELERY_BROKER_URL", default=""))
@@ -542,6 +546,9 @@ IS_LAMBDA = bool(env("AWS_LAMBDA_FUNCTION_NAME", default=""))
 METRICS_EMF = env.bool("METRICS_EMF", default=IS_LAMBDA)
 # Per-route/model/task metric dimensions: each one is a billed custom metric (see core/metrics.py).
 METRICS_DETAILED = env.bool("METRICS_DETAILED", default=False)
+# A task from SQS starts only while more than this remains of the invocation (the rest of the batch
+# is handed back to SQS): the email task's bounded SES calls take at most ~14 s (docs/serverless.md).
+LAMBDA_TASK_TIME_BUDGET_SECONDS = env.float("LAMBDA_TASK_TIME_BUDGET_SECONDS", default=15.0)
 CELERY_SQS_QUEUE_URL = env("CELERY_SQS_QUEUE_URL", default="")
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 if CELERY_BROKER_URL.startswith("sqs://"):

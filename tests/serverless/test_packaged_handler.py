@@ -126,6 +126,19 @@ def write_settings(package_dir: Path, tmp_path: Path, environment: dict[str, str
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def lambda_handler() -> str:
+    """The handler Lambda calls (Zappa's ``lambda_handler`` setting; the runtime names it in ``_HANDLER``)."""
+    return stage_config_value("dev", "lambda_handler") or "handler.lambda_handler"
+
+
+def stage_config_value(stage: str, key: str) -> object:
+    settings = json.loads((ROOT / "zappa_settings.json").read_text())
+    config = settings[stage]
+    while key not in config and "extends" in config:
+        config = settings[config["extends"]]
+    return config.get(key)
+
+
 def run_driver(package_dir: Path, runtime_dir: Path, tmp_path: Path, plan: list[dict], env: dict[str, str]):
     plan_file, results_file = tmp_path / "plan.json", tmp_path / "results.json"
     plan_file.write_text(json.dumps(plan))
@@ -133,7 +146,7 @@ def run_driver(package_dir: Path, runtime_dir: Path, tmp_path: Path, plan: list[
         [sys.executable, "-I", "-S", "-B", str(DRIVER), str(package_dir), str(runtime_dir), str(plan_file),
          str(results_file)],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TZ": "UTC", **env},
+        env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TZ": "UTC", "_HANDLER": lambda_handler(), **env},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return json.loads(results_file.read_text()), result.stdout + "\n" + result.stderr  # EMF on stdout, logs on stderr
