@@ -33,20 +33,28 @@ def lambda_handler(event: Any, context: Any) -> Any:
     if isinstance(event, dict):
         pin_client_ip(event)
     result = LambdaHandler.lambda_handler(event, context)
-    if result is None and _is_sqs_batch(event):
-        arns = sorted({record.get("eventSourceARN", "?") for record in event["Records"]})
+    records = _sqs_records(event)
+    if result is None and records:
+        arns = sorted({record.get("eventSourceARN", "?") for record in records})
         logger.error(
             "SQS batch of %d messages from an unmapped queue %s: failing the invocation so nothing is deleted",
-            len(event["Records"]),
+            len(records),
             ", ".join(arns),
         )
         raise UnmappedEventSource(f"no function for the event source {', '.join(arns)}")
     return result
 
 
-def _is_sqs_batch(event: Any) -> bool:
+def _sqs_records(event: Any) -> list[dict[str, Any]]:
+    """The records of an SQS batch event (none for any other event)."""
     records = event.get("Records") if isinstance(event, dict) else None
-    return bool(records) and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+    if (
+        isinstance(records, list)
+        and records
+        and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+    ):
+        return records
+    return []
 
 
 def source_ip(event: dict[str, Any]) -> str | None:
