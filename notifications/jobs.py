@@ -4,34 +4,51 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from itertools import islice
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
-from . import services
+from core.tasks import enqueue
+
 from .models import DigestFrequency, EmailDelivery, Notification, NotificationSettings
 
 logger = logging.getLogger(__name__)
 
 
 def _send_digests(frequency: str, period_key: str, since: datetime) -> int:
-    user_ids = NotificationSettings.objects.filter(digest_frequency=frequency).values_list("user_id", flat=True)
-    users = get_user_model().objects.filter(pk__in=user_ids, is_active=True).order_by("pk")
-    queued = 0
-    for user in users.iterator(chunk_size=500):
-        if services.digest_queue(user=user, frequency=frequency, period_key=period_key, since=since):
-            queued += 1
-    logger.info("%s digests queued", frequency, extra={"queued": queued, "period": period_key})
-    return queued
+    """Fan out: one ``digest_queue_chunk_task`` per ``NOTIFICATIONS_DIGEST_CHUNK_SIZE`` users of
+    this frequency (in id order); returns the chunks queued. The job reads ids and publishes only,
+    so it ends in seconds at any number of users (docs/notifications.md "Digests"); the chunks run
+    on the workers or, on Lambda, as SQS tasks at the queue mapping's MaximumConcurrency."""
+    from .tasks import digest_queue_chunk_task
+
+    user_ids = (
+        NotificationSettings.objects.filter(digest_frequency=frequency, user__is_active=True)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )
+    ids = user_ids.iterator(chunk_size=2000)
+    chunks = 0
+    while chunk := list(islice(ids, settings.NOTIFICATIONS_DIGEST_CHUNK_SIZE)):
+        enqueue(
+            digest_queue_chunk_task,
+            user_ids=[str(pk) for pk in chunk],
+            frequency=frequency,
+            period_key=period_key,
+            since=since,
+        )
+        chunks += 1
+    logger.info("%s digests fanned out", frequency, extra={"chunks": chunks, "period": period_key})
+    return chunks
 
 
 def send_daily_digests() -> int:
     """Email each daily-digest user a summary of unread notifications of the last 24 hours.
 
-    Idempotent per UTC day: running it twice the same day queues nothing the second time.
-    Returns emails queued."""
+    Idempotent per UTC day: running it twice the same day queues no second email. Returns the
+    chunk tasks queued."""
     now = timezone.now()
     return _send_digests(DigestFrequency.DAILY, now.date().isoformat(), now - timedelta(days=1))
 
@@ -39,7 +56,7 @@ def send_daily_digests() -> int:
 def send_weekly_digests() -> int:
     """Email each weekly-digest user a summary of unread notifications of the last 7 days.
 
-    Idempotent per ISO week. Returns emails queued."""
+    Idempotent per ISO week. Returns the chunk tasks queued."""
     now = timezone.now()
     year, week, _ = now.isocalendar()
     return _send_digests(DigestFrequency.WEEKLY, f"{year}-W{week:02d}", now - timedelta(days=7))

@@ -385,6 +385,21 @@ def send_transactional_email(
     return delivery
 
 
+def digest_queue_for_users(*, user_ids: list[str], frequency: str, period_key: str, since: Any) -> int:
+    """``digest_queue`` for each active user of ``user_ids`` whose digest is still ``frequency``
+    (a preference changed since the job ran counts now); returns how many digests were queued."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(
+        pk__in=user_ids, is_active=True, notification_settings__digest_frequency=frequency
+    )
+    return sum(
+        1
+        for user in users.order_by("pk")
+        if digest_queue(user=user, frequency=frequency, period_key=period_key, since=since)
+    )
+
+
 def digest_queue(*, user: Any, frequency: str, period_key: str, since: Any) -> EmailDelivery | None:
     """Queue one digest of ``user``'s unread notifications created since ``since``.
 

@@ -1,6 +1,8 @@
-"""Celery tasks of notifications: sending one outbox row."""
+"""Celery tasks of notifications: sending one outbox row, queuing one chunk of digests."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from celery import shared_task
 
@@ -26,3 +28,16 @@ def send_email_delivery_task(self, delivery_id: str) -> str:  # noqa: ANN001
     ``failed`` for the admin's "retry sending" action.
     """
     return services.email_delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(acks_late=True)
+def digest_queue_chunk_task(*, user_ids: list[str], frequency: str, period_key: str, since: datetime) -> int:
+    """Queue the ``frequency`` digest of each of ``user_ids`` for ``period_key`` (the digest jobs
+    fan out into these, notifications/jobs.py). Returns how many were queued.
+
+    Idempotent: each digest's outbox key is unique per user and period, so a redelivered chunk, or
+    the job run again (EventBridge's retries), queues nothing twice. No retries of its own: on
+    Lambda a failed chunk comes back from SQS after the visibility timeout, on a server the
+    worker's ``acks_late`` redelivers it.
+    """
+    return services.digest_queue_for_users(user_ids=user_ids, frequency=frequency, period_key=period_key, since=since)
