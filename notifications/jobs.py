@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from itertools import islice
 
 from django.conf import settings
 from django.db.models import Q
@@ -18,37 +17,40 @@ logger = logging.getLogger(__name__)
 
 
 def _send_digests(frequency: str, period_key: str, since: datetime) -> int:
-    """Fan out: one ``digest_queue_chunk_task`` per ``NOTIFICATIONS_DIGEST_CHUNK_SIZE`` users of
-    this frequency (in id order); returns the chunks queued. The job reads ids and publishes only,
-    so it ends in seconds at any number of users (docs/notifications.md "Digests"); the chunks run
-    on the workers or, on Lambda, as SQS tasks at the queue mapping's MaximumConcurrency."""
-    from .tasks import digest_queue_chunk_task
+    """Fan out, first step: one ``digest_page_task`` per ``NOTIFICATIONS_DIGEST_PAGE_SIZE`` users of
+    this frequency, each naming its first and last user id (in id order); returns the pages queued.
+    The job reads ids and publishes a few messages, so it ends in seconds at any number of users;
+    each page publishes its chunk tasks (services.digest_fan_out), and the chunks queue the emails
+    — on Lambda as SQS tasks at the queue mapping's MaximumConcurrency (docs/notifications.md)."""
+    from .tasks import digest_page_task
 
-    user_ids = (
+    ids = list(
         NotificationSettings.objects.filter(digest_frequency=frequency, user__is_active=True)
         .order_by("user_id")
         .values_list("user_id", flat=True)
     )
-    ids = user_ids.iterator(chunk_size=2000)
-    chunks = 0
-    while chunk := list(islice(ids, settings.NOTIFICATIONS_DIGEST_CHUNK_SIZE)):
+    size = settings.NOTIFICATIONS_DIGEST_PAGE_SIZE
+    pages = 0
+    for start in range(0, len(ids), size):
+        page = ids[start : start + size]
         enqueue(
-            digest_queue_chunk_task,
-            user_ids=[str(pk) for pk in chunk],
+            digest_page_task,
+            first_id=str(page[0]),
+            last_id=str(page[-1]),
             frequency=frequency,
             period_key=period_key,
             since=since,
         )
-        chunks += 1
-    logger.info("%s digests fanned out", frequency, extra={"chunks": chunks, "period": period_key})
-    return chunks
+        pages += 1
+    logger.info("%s digests fanned out", frequency, extra={"pages": pages, "users": len(ids), "period": period_key})
+    return pages
 
 
 def send_daily_digests() -> int:
     """Email each daily-digest user a summary of unread notifications of the last 24 hours.
 
     Idempotent per UTC day: running it twice the same day queues no second email. Returns the
-    chunk tasks queued."""
+    page tasks queued."""
     now = timezone.now()
     return _send_digests(DigestFrequency.DAILY, now.date().isoformat(), now - timedelta(days=1))
 
@@ -56,7 +58,7 @@ def send_daily_digests() -> int:
 def send_weekly_digests() -> int:
     """Email each weekly-digest user a summary of unread notifications of the last 7 days.
 
-    Idempotent per ISO week. Returns the chunk tasks queued."""
+    Idempotent per ISO week. Returns the page tasks queued."""
     now = timezone.now()
     year, week, _ = now.isocalendar()
     return _send_digests(DigestFrequency.WEEKLY, f"{year}-W{week:02d}", now - timedelta(days=7))

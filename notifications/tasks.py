@@ -1,4 +1,4 @@
-"""Celery tasks of notifications: sending one outbox row, queuing one chunk of digests."""
+"""Celery tasks of notifications: sending one outbox row; the digests' pages and chunks."""
 
 from __future__ import annotations
 
@@ -31,9 +31,21 @@ def send_email_delivery_task(self, delivery_id: str) -> str:  # noqa: ANN001
 
 
 @shared_task(acks_late=True)
+def digest_page_task(*, first_id: str, last_id: str, frequency: str, period_key: str, since: datetime) -> int:
+    """Publish one ``digest_queue_chunk_task`` per ``NOTIFICATIONS_DIGEST_CHUNK_SIZE`` users of the
+    id range ``first_id``..``last_id`` (the digest jobs' pages). Returns the chunks queued.
+
+    Idempotent: a redelivered page publishes the same chunks again, and a chunk queues nothing twice.
+    """
+    return services.digest_fan_out(
+        first_id=first_id, last_id=last_id, frequency=frequency, period_key=period_key, since=since
+    )
+
+
+@shared_task(acks_late=True)
 def digest_queue_chunk_task(*, user_ids: list[str], frequency: str, period_key: str, since: datetime) -> int:
-    """Queue the ``frequency`` digest of each of ``user_ids`` for ``period_key`` (the digest jobs
-    fan out into these, notifications/jobs.py). Returns how many were queued.
+    """Queue the ``frequency`` digest of each of ``user_ids`` for ``period_key`` (the digest pages
+    publish these). Returns how many were queued.
 
     Idempotent: each digest's outbox key is unique per user and period, so a redelivered chunk, or
     the job run again (EventBridge's retries), queues nothing twice. No retries of its own: on

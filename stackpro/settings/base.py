@@ -451,9 +451,11 @@ NOTIFICATIONS_INBOX_PATH = env("NOTIFICATIONS_INBOX_PATH", default="/notificatio
 NOTIFICATIONS_UNSUBSCRIBE_MAILTO = env("NOTIFICATIONS_UNSUBSCRIBE_MAILTO", default="")
 NOTIFICATIONS_RETENTION_DAYS = env.int("NOTIFICATIONS_RETENTION_DAYS", default=90)
 NOTIFICATIONS_DIGEST_MAX_ITEMS = env.int("NOTIFICATIONS_DIGEST_MAX_ITEMS", default=20)
-# The digest jobs fan out into one task per this many users: a chunk fits well inside a task's time
-# budget on Lambda (LAMBDA_TASK_TIME_BUDGET_SECONDS; docs/notifications.md "Digests").
-NOTIFICATIONS_DIGEST_CHUNK_SIZE = env.int("NOTIFICATIONS_DIGEST_CHUNK_SIZE", default=200)
+# The digest jobs fan out in two steps (docs/notifications.md "Digests"): one page task per PAGE_SIZE
+# users, which publishes one chunk task per CHUNK_SIZE users; both fit well inside a task's time
+# budget on Lambda (LAMBDA_TASK_TIME_BUDGET_SECONDS).
+NOTIFICATIONS_DIGEST_PAGE_SIZE = env.int("NOTIFICATIONS_DIGEST_PAGE_SIZE", default=5000)
+NOTIFICATIONS_DIGEST_CHUNK_SIZE = env.int("NOTIFICATIONS_DIGEST_CHUNK_SIZE", default=50)
 # A "sending" claim older than this is a dead worker's: the row may be claimed again.
 NOTIFICATIONS_SEND_CLAIM_TIMEOUT = env.int("NOTIFICATIONS_SEND_CLAIM_TIMEOUT", default=600)
 # SNS signing certificates are fetched only from URLs matching this (a system check keeps it Amazon's).

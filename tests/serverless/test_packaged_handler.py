@@ -171,7 +171,7 @@ def run_driver(package_dir: Path, runtime_dir: Path, tmp_path: Path, plan: list[
     result = subprocess.run(
         [sys.executable, "-I", "-S", "-B", str(DRIVER), str(package_dir), str(runtime_dir), str(plan_file),
          str(results_file)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,  # a first migrate on a loaded machine
         env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TZ": "UTC", "_HANDLER": lambda_handler(), **env},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
