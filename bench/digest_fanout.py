@@ -1,14 +1,15 @@
 """The daily digest's fan-out at scale: how long the scheduled job takes for N daily-digest users,
-and how long one of the chunk tasks it publishes takes through the Lambda SQS handler.
+and how long one of its page tasks and one chunk task take through the Lambda SQS handler.
 
-    .venv/bin/python bench/digest_fanout.py [--users 100000] [--chunk-size 200]
+    .venv/bin/python bench/digest_fanout.py [--users 100000] [--page-size 5000] [--chunk-size 50]
         [--database-url mysql://root:@127.0.0.1:3306/stackpro_bench_digest]
 
 The database is migrated on the first run (about 1.5 min on MariaDB) and filled with ``--users``
 users whose digest is daily (kept for later runs); the users of the first chunk get one unread
 notification each, so that chunk renders and queues a digest email per user (the heavy path).
 Celery publishes through kombu's SQS transport to an in-process moto server, as on Lambda.
-Prints the job's time, the chunks and their size on the queue, and the chunk's time.
+Prints the job's time (it publishes the pages), a page's time (it publishes its chunks) and a
+chunk's time (it renders a digest per user and publishes its email task).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--chunk-size", type=int, default=200)
+    parser.add_argument("--page-size", type=int, default=5000)
+    parser.add_argument("--chunk-size", type=int, default=50)
     parser.add_argument("--database-url", default="mysql://root:@127.0.0.1:3306/stackpro_bench_digest")
     return parser.parse_args()
 
@@ -77,6 +80,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     fill(args.users)
+    settings.NOTIFICATIONS_DIGEST_PAGE_SIZE = args.page_size
     settings.NOTIFICATIONS_DIGEST_CHUNK_SIZE = args.chunk_size
 
     from tests.servers import free_port
@@ -100,7 +104,7 @@ def main() -> None:
         first_chunk = list(
             NotificationSettings.objects.filter(digest_frequency="daily")
             .order_by("user_id")
-            .values_list("user_id", flat=True)[: args.chunk_size]
+            .values_list("user_id", flat=True)[: settings.NOTIFICATIONS_DIGEST_CHUNK_SIZE]
         )
         Notification.objects.filter(user_id__in=first_chunk).delete()
         Notification.objects.bulk_create(
@@ -112,44 +116,65 @@ def main() -> None:
         EmailDelivery.objects.filter(user_id__in=first_chunk).delete()  # so the chunk queues its digests again
 
         started = time.perf_counter()
-        ids = list(
-            NotificationSettings.objects.filter(digest_frequency="daily", user__is_active=True)
-            .order_by("user_id")
-            .values_list("user_id", flat=True)
-        )
-        read_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        chunks = send_daily_digests()
+        pages = send_daily_digests()
         job_seconds = time.perf_counter() - started
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-        queued = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
-        message = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"])["Messages"][0]
         users = get_user_model().objects.count()
         print(
-            f"job send_daily_digests: {users} users, chunks of {args.chunk_size}: {chunks} chunk tasks "
-            f"({queued} messages on the queue) in {job_seconds:.2f} s; one message {len(message['Body']) / 1024:.1f} KiB"
-        )
-        print(
-            f"  of which reading the {len(ids)} ids: {read_seconds:.2f} s; "
-            f"publishing: {(job_seconds - read_seconds) / max(chunks, 1) * 1000:.1f} ms per chunk task (moto SQS)"
+            f"job send_daily_digests: {users} users: {pages} page tasks "
+            f"({settings.NOTIFICATIONS_DIGEST_PAGE_SIZE} users each) published in {job_seconds:.2f} s"
         )
 
         from stackpro.lambda_tasks import handle_sqs
 
-        record = {
-            "messageId": message["MessageId"],
-            "body": message["Body"],
-            "attributes": message["Attributes"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:bench",
-        }
+        def receive_one() -> dict:
+            message = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"])["Messages"][0]
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            return {
+                "messageId": message["MessageId"],
+                "body": message["Body"],
+                "attributes": message["Attributes"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:bench",
+            }
+
+        sqs.purge_queue(QueueUrl=url)
+        from django.utils import timezone
+
+        from notifications.tasks import digest_page_task
+
+        first_page = first_chunk[:1] + list(
+            NotificationSettings.objects.filter(digest_frequency="daily")
+            .order_by("user_id")
+            .values_list("user_id", flat=True)[
+                settings.NOTIFICATIONS_DIGEST_PAGE_SIZE - 1 : settings.NOTIFICATIONS_DIGEST_PAGE_SIZE
+            ]
+        )
+        digest_page_task.delay(
+            first_id=str(first_page[0]), last_id=str(first_page[-1]), frequency="daily",
+            period_key=timezone.now().date().isoformat(), since=timezone.now() - timedelta(days=1),
+        )  # fmt: skip
+        record = receive_one()
+        started = time.perf_counter()
+        result = handle_sqs({"Records": [record]})
+        page_seconds = time.perf_counter() - started
+        chunks = int(
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]["ApproximateNumberOfMessages"]
+        )
+        print(
+            f"one page through stackpro.lambda_tasks.handle_sqs: {chunks} chunk tasks "
+            f"({settings.NOTIFICATIONS_DIGEST_CHUNK_SIZE} users each) published in {page_seconds:.2f} s "
+            f"(failures: {result['batchItemFailures']})"
+        )
+        record = receive_one()  # the first chunk: its users have an unread notification each
+        size_kib = len(record["body"]) / 1024
         started = time.perf_counter()
         result = handle_sqs({"Records": [record]})
         chunk_seconds = time.perf_counter() - started
         digests = EmailDelivery.objects.filter(user_id__in=first_chunk, kind="digest").count()
         print(
-            f"one chunk through stackpro.lambda_tasks.handle_sqs: {digests} digests queued in {chunk_seconds:.2f} s "
-            f"(budget {settings.LAMBDA_TASK_TIME_BUDGET_SECONDS:.0f} s; failures: {result['batchItemFailures']})"
+            f"one chunk ({size_kib:.1f} KiB) through handle_sqs: {digests} digests rendered and their email tasks "
+            f"published in {chunk_seconds:.2f} s (task budget {settings.LAMBDA_TASK_TIME_BUDGET_SECONDS:.0f} s; "
+            f"failures: {result['batchItemFailures']})"
         )
     finally:
         server.stop()
