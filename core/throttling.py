@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils.crypto import salted_hmac
 from rest_framework import throttling
 from rest_framework.request import Request
@@ -78,7 +78,19 @@ def count_in_cache(bucket: str, ttl: int) -> int:
 
 
 def count_in_database(bucket: str, ttl: int) -> int:
-    """One more hit on ``bucket`` in the ThrottleCounter table, atomically, in one statement."""
+    """One more hit on ``bucket`` in the ThrottleCounter table, atomically, in one statement.
+
+    Two first hits on the same new bucket can deadlock in InnoDB (both take a gap lock before
+    inserting); the loser is tried once more, when no outer transaction was broken by it."""
+    try:
+        return _upsert_count(bucket, ttl)
+    except OperationalError:
+        if connection.in_atomic_block:
+            raise
+        return _upsert_count(bucket, ttl)
+
+
+def _upsert_count(bucket: str, ttl: int) -> int:
     from .models import ThrottleCounter
 
     table = connection.ops.quote_name(ThrottleCounter._meta.db_table)
