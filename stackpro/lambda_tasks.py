@@ -3,7 +3,7 @@
 Tasks: on Lambda, ``task.delay()`` publishes to SQS (``CELERY_BROKER_URL=sqs://``) and an SQS event
 source mapping invokes ``handle_sqs`` with a batch of messages. Each message is a kombu envelope
 (base64 JSON) around a Celery protocol-2 message: ``headers.task`` names the task, ``headers.id`` is
-its id and the body is ``[args, kwargs, embed]``. Each task runs in-process with ``Task.apply``; the
+its id and the body is ``[args, kwargs, embed]``. Each task runs in-process once, through Celery's tracer; the
 ids of the messages that failed are returned as ``batchItemFailures`` so SQS redelivers only those
 (the mapping needs ``FunctionResponseTypes=ReportBatchItemFailures``, which Zappa does not set:
 ``deploy/lambda_events.py`` sets it). After ``maxReceiveCount`` deliveries SQS moves a message to the
