@@ -133,11 +133,13 @@ package: deploy-venv
 
 # Deploys a stage with the current AWS credentials: the first run on an empty account bootstraps it
 # (secrets from .secrets/$(STAGE).env), later runs update + migrate. The package is built from a
-# settings copy carrying this account's id in the SQS ARN (deploy/stage.py; docs/deploy.md).
+# settings copy carrying this account's id in the SQS ARN (deploy/stage.py; docs/deploy.md); then the
+# queue mapping's limits and the schedules' failure destination from deploy/budget.json (deploy/lambda_events.py).
 deploy: deploy-venv
 	$(DEPLOY_VENV)/bin/python -m deploy.stage settings $(STAGE) -o $(DEPLOY_SETTINGS)
 	@$(MAKE) --no-print-directory package ZAPPA_SETTINGS=$(DEPLOY_SETTINGS) PACKAGE=$(DEPLOY_PACKAGE)
 	$(DEPLOY_VENV)/bin/python -m deploy.stage deploy $(STAGE) -s $(DEPLOY_SETTINGS) -z $(DEPLOY_PACKAGE)
+	$(DEPLOY_VENV)/bin/python -m deploy.lambda_events $(STAGE) -s $(DEPLOY_SETTINGS)
 
 # Removes the function, its API, schedules and queue mapping (not the log group, buckets, queues,
 # database, roles: the log group belongs to the ops stack, so no --remove-logs).

@@ -1,7 +1,8 @@
 """Per-IP and per-target-email limits on the anonymous auth endpoints, on the shared cache.
 
-Each attempt is one atomic ``core.throttling.hit`` per key, so the limit holds across every worker
-and instance sharing Redis. Emails are hashed in the keys (no addresses in the cache).
+Each attempt is one atomic ``core.throttling.hit`` per key, so the limit holds across every worker,
+container and instance sharing the store (Redis, or the database where there is none). These are
+security limits: when no store answers the attempt is refused. Emails are hashed in the keys.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _hit(key: str, rate: str | None) -> tuple[bool, int]:
     if not rate:
         return True, 0
     limit, window = parse_rate(rate)
-    return hit(key, limit, window)
+    return hit(key, limit, window, security=True)
 
 
 def check(request: Any, action: str, email: str | None) -> None:

@@ -56,7 +56,7 @@ class ConsoleLoginForm(OTPAuthenticationFormMixin, AdminAuthenticationForm):
         wait = 0
         for key, rate in checks:
             limit, window = parse_rate(rate)
-            allowed, retry_after = hit(key, limit, window)
+            allowed, retry_after = hit(key, limit, window, security=True)
             if not allowed:
                 wait = max(wait, retry_after)
         if wait:

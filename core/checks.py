@@ -33,3 +33,15 @@ def database_tls_verified(app_configs: Any, **kwargs: Any) -> list[Error]:
     if not verify_identity:
         return [Error("DATABASE_URL needs &ssl_verify_identity=true (check the server's name).", id="core.E004")]
     return []
+
+
+@register()
+def throttle_store_shared(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """Throttle counters live in a store every process shares (core/throttling.py): the database, or
+    a cache that is not per-process memory (with two processes each would count alone)."""
+    store = getattr(settings, "THROTTLE_STORE", "")
+    if store not in {"cache", "database"}:
+        return [Error(f"THROTTLE_STORE must be 'cache' or 'database', not {store!r}.", id="core.E005")]
+    if store == "cache" and settings.CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
+        return [Error("THROTTLE_STORE='cache' needs a shared cache (REDIS_URL); use 'database'.", id="core.E006")]
+    return []

@@ -58,3 +58,19 @@ class IdempotencyRecord(models.Model):
     @property
     def in_progress(self) -> bool:
         return self.response_status is None
+
+
+class ThrottleCounter(models.Model):
+    """One fixed-window throttle counter, the shared store where there is no Redis (core/throttling.py).
+
+    ``bucket`` is the counter's name (a keyed hash of the client and the window's start, never a
+    person's id); each hit is one atomic ``INSERT … ON DUPLICATE KEY UPDATE`` (``ON CONFLICT`` on
+    SQLite). Rows past ``expires`` are dead weight, deleted by the ``purge_throttle_counters`` job.
+    """
+
+    bucket = models.CharField(max_length=64, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    expires = models.BigIntegerField(db_index=True, help_text="Unix time after which the window is over.")
+
+    def __str__(self) -> str:
+        return f"{self.bucket} = {self.count}"

@@ -6,32 +6,51 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
-from . import services
+from core.tasks import enqueue
+
 from .models import DigestFrequency, EmailDelivery, Notification, NotificationSettings
 
 logger = logging.getLogger(__name__)
 
 
 def _send_digests(frequency: str, period_key: str, since: datetime) -> int:
-    user_ids = NotificationSettings.objects.filter(digest_frequency=frequency).values_list("user_id", flat=True)
-    users = get_user_model().objects.filter(pk__in=user_ids, is_active=True).order_by("pk")
-    queued = 0
-    for user in users.iterator(chunk_size=500):
-        if services.digest_queue(user=user, frequency=frequency, period_key=period_key, since=since):
-            queued += 1
-    logger.info("%s digests queued", frequency, extra={"queued": queued, "period": period_key})
-    return queued
+    """Fan out, first step: one ``digest_page_task`` per ``NOTIFICATIONS_DIGEST_PAGE_SIZE`` users of
+    this frequency, each naming its first and last user id (in id order); returns the pages queued.
+    The job reads ids and publishes a few messages, so it ends in seconds at any number of users;
+    each page publishes its chunk tasks (services.digest_fan_out), and the chunks queue the emails
+    — on Lambda as SQS tasks at the queue mapping's MaximumConcurrency (docs/notifications.md)."""
+    from .tasks import digest_page_task
+
+    ids = list(
+        NotificationSettings.objects.filter(digest_frequency=frequency, user__is_active=True)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )
+    size = settings.NOTIFICATIONS_DIGEST_PAGE_SIZE
+    pages = 0
+    for start in range(0, len(ids), size):
+        page = ids[start : start + size]
+        enqueue(
+            digest_page_task,
+            first_id=str(page[0]),
+            last_id=str(page[-1]),
+            frequency=frequency,
+            period_key=period_key,
+            since=since,
+        )
+        pages += 1
+    logger.info("%s digests fanned out", frequency, extra={"pages": pages, "users": len(ids), "period": period_key})
+    return pages
 
 
 def send_daily_digests() -> int:
     """Email each daily-digest user a summary of unread notifications of the last 24 hours.
 
-    Idempotent per UTC day: running it twice the same day queues nothing the second time.
-    Returns emails queued."""
+    Idempotent per UTC day: running it twice the same day queues no second email. Returns the
+    page tasks queued."""
     now = timezone.now()
     return _send_digests(DigestFrequency.DAILY, now.date().isoformat(), now - timedelta(days=1))
 
@@ -39,7 +58,7 @@ def send_daily_digests() -> int:
 def send_weekly_digests() -> int:
     """Email each weekly-digest user a summary of unread notifications of the last 7 days.
 
-    Idempotent per ISO week. Returns emails queued."""
+    Idempotent per ISO week. Returns the page tasks queued."""
     now = timezone.now()
     year, week, _ = now.isocalendar()
     return _send_digests(DigestFrequency.WEEKLY, f"{year}-W{week:02d}", now - timedelta(days=7))

@@ -385,6 +385,48 @@ def send_transactional_email(
     return delivery
 
 
+def digest_fan_out(*, first_id: str, last_id: str, frequency: str, period_key: str, since: Any) -> int:
+    """Publish a ``digest_queue_chunk_task`` per ``NOTIFICATIONS_DIGEST_CHUNK_SIZE`` active users of
+    ``frequency`` whose id is in ``first_id``..``last_id``; returns the chunks published."""
+    from core.tasks import enqueue
+
+    from .tasks import digest_queue_chunk_task
+
+    ids = [
+        str(pk)
+        for pk in NotificationSettings.objects.filter(
+            digest_frequency=frequency, user__is_active=True, user_id__gte=first_id, user_id__lte=last_id
+        )
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    ]
+    size = settings.NOTIFICATIONS_DIGEST_CHUNK_SIZE
+    for start in range(0, len(ids), size):
+        enqueue(
+            digest_queue_chunk_task,
+            user_ids=ids[start : start + size],
+            frequency=frequency,
+            period_key=period_key,
+            since=since,
+        )
+    return -(-len(ids) // size)
+
+
+def digest_queue_for_users(*, user_ids: list[str], frequency: str, period_key: str, since: Any) -> int:
+    """``digest_queue`` for each active user of ``user_ids`` whose digest is still ``frequency``
+    (a preference changed since the job ran counts now); returns how many digests were queued."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(
+        pk__in=user_ids, is_active=True, notification_settings__digest_frequency=frequency
+    )
+    return sum(
+        1
+        for user in users.order_by("pk")
+        if digest_queue(user=user, frequency=frequency, period_key=period_key, since=since)
+    )
+
+
 def digest_queue(*, user: Any, frequency: str, period_key: str, since: Any) -> EmailDelivery | None:
     """Queue one digest of ``user``'s unread notifications created since ``since``.
 

@@ -74,6 +74,12 @@ SCHEDULE: tuple[Job, ...] = (
         "cron(50 3 * * ? *)",
         "Delete Idempotency-Key records past their 24 h life.",
     ),
+    Job(
+        "purge_throttle_counters",
+        "core.jobs.purge_throttle_counters",
+        "rate(1 hour)",
+        "Delete throttle counters of past windows (the database throttle store).",
+    ),
 )
 
 JOBS_BY_NAME: dict[str, Job] = {job.name: job for job in SCHEDULE}

@@ -155,6 +155,10 @@ else:
         }
     }
 
+# Where throttle counters live (core/throttling.py): "cache" (the shared Redis) or "database" (the
+# ThrottleCounter table). A per-process memory cache counts per process, never right for a limit.
+THROTTLE_STORE = env("THROTTLE_STORE", default="cache" if REDIS_URL else "database")
+
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER", default=not (REDIS_URL or env("CELERY_BROKER_URL", default=""))
@@ -487,6 +491,11 @@ NOTIFICATIONS_INBOX_PATH = env("NOTIFICATIONS_INBOX_PATH", default="/notificatio
 NOTIFICATIONS_UNSUBSCRIBE_MAILTO = env("NOTIFICATIONS_UNSUBSCRIBE_MAILTO", default="")
 NOTIFICATIONS_RETENTION_DAYS = env.int("NOTIFICATIONS_RETENTION_DAYS", default=90)
 NOTIFICATIONS_DIGEST_MAX_ITEMS = env.int("NOTIFICATIONS_DIGEST_MAX_ITEMS", default=20)
+# The digest jobs fan out in two steps (docs/notifications.md "Digests"): one page task per PAGE_SIZE
+# users, which publishes one chunk task per CHUNK_SIZE users; both fit well inside a task's time
+# budget on Lambda (LAMBDA_TASK_TIME_BUDGET_SECONDS).
+NOTIFICATIONS_DIGEST_PAGE_SIZE = env.int("NOTIFICATIONS_DIGEST_PAGE_SIZE", default=5000)
+NOTIFICATIONS_DIGEST_CHUNK_SIZE = env.int("NOTIFICATIONS_DIGEST_CHUNK_SIZE", default=50)
 # A "sending" claim older than this is a dead worker's: the row may be claimed again.
 NOTIFICATIONS_SEND_CLAIM_TIMEOUT = env.int("NOTIFICATIONS_SEND_CLAIM_TIMEOUT", default=600)
 # SNS signing certificates are fetched only from URLs matching this (a system check keeps it Amazon's).
@@ -538,6 +547,9 @@ IS_LAMBDA = bool(env("AWS_LAMBDA_FUNCTION_NAME", default=""))
 METRICS_EMF = env.bool("METRICS_EMF", default=IS_LAMBDA)
 # Per-route/model/task metric dimensions: each one is a billed custom metric (see core/metrics.py).
 METRICS_DETAILED = env.bool("METRICS_DETAILED", default=False)
+# A task from SQS starts only while more than this remains of the invocation (the rest of the batch
+# is handed back to SQS): the email task's bounded SES calls take at most ~14 s (docs/serverless.md).
+LAMBDA_TASK_TIME_BUDGET_SECONDS = env.float("LAMBDA_TASK_TIME_BUDGET_SECONDS", default=15.0)
 
 # ---------------------------------------------------------------------------------------------
 # Staff console (the admin at ADMIN_URL; see docs/console.md)

@@ -2,11 +2,13 @@
 
 Run as ``python -I -S packaged_driver.py PACKAGE_DIR RUNTIME_DIR PLAN.json RESULTS.json``: only the
 package and a folder standing in for the Lambda runtime's boto3/botocore are on ``sys.path``.
+The handler is the one Lambda would call: ``_HANDLER`` (zappa_settings.json's ``lambda_handler``).
 The plan is a list of steps; each step's outcome is written to the results file:
 
-- ``{"http": {"method", "path", "headers"?, "body"?}}``: an API Gateway (REST, v1) proxy event;
-  ``{jwt}`` in a header value is replaced by the last token (minted, or saved from a response
-  field named by ``"save_token"``, e.g. a login's ``"access"``);
+- ``{"http": {"method", "path", "headers"?, "body"?, "source_ip"?, "version"?}}``: an API Gateway
+  proxy event, REST (v1, the default) or HTTP API (``"version": "2.0"``); ``{jwt}`` in a header
+  value is replaced by the last token (minted, or saved from a response field named by
+  ``"save_token"``, e.g. a login's ``"access"``);
 - ``{"event": {...}}``: any raw event (``manage``, scheduled, SQS...);
 - ``{"jwt": "email"}``: mint an access token for that user (stands in for a login endpoint);
 - ``{"expire_token": "email"}``: create one already-expired refresh token for that user;
@@ -17,7 +19,9 @@ The plan is a list of steps; each step's outcome is written to the results file:
 from __future__ import annotations
 
 import base64
+import importlib
 import json
+import os
 import sys
 import time
 import traceback
@@ -42,17 +46,26 @@ class Context:
         return 30_000
 
 
-def http_event(method: str, path: str, headers: dict | None = None, body: object = None) -> dict:
+def http_event(
+    method: str,
+    path: str,
+    headers: dict | None = None,
+    body: object = None,
+    source_ip: str = "203.0.113.7",
+    version: str = "1.0",
+) -> dict:
     raw = json.dumps(body) if body is not None else None
     all_headers = {
         "Host": "api.stackpro.test",
         "X-Forwarded-Proto": "https",
         "X-Forwarded-Port": "443",
-        "X-Forwarded-For": "203.0.113.7",
+        "X-Forwarded-For": source_ip,
         "Accept": "application/json",
         **({"Content-Type": "application/json"} if raw is not None else {}),
         **(headers or {}),
     }
+    if version == "2.0":
+        return http_api_event(method, path, all_headers, raw, source_ip)
     path_only, _, query = path.partition("?")
     params = dict(p.split("=", 1) for p in query.split("&") if "=" in p) or None
     return {
@@ -71,7 +84,7 @@ def http_event(method: str, path: str, headers: dict | None = None, body: object
             "path": "/dev" + path_only,
             "stage": "dev",
             "requestId": str(uuid.uuid4()),
-            "identity": {"sourceIp": "203.0.113.7", "userAgent": "packaged-driver"},
+            "identity": {"sourceIp": source_ip, "userAgent": "packaged-driver"},
             "accountId": "123456789012",
             "apiId": "abc123",
         },
@@ -80,11 +93,39 @@ def http_event(method: str, path: str, headers: dict | None = None, body: object
     }
 
 
+def http_api_event(method: str, path: str, headers: dict, raw: str | None, source_ip: str) -> dict:
+    """An HTTP API (payload format 2.0) event: lowercase headers, the address in requestContext.http."""
+    path_only, _, query = path.partition("?")
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path_only,
+        "rawQueryString": query,
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": headers["Host"],
+            "http": {
+                "method": method,
+                "path": path_only,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": "packaged-driver",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+        },
+        "body": raw,
+        "isBase64Encoded": False,
+    }
+
+
 def main() -> None:
     started = time.perf_counter()
-    from zappa.handler import LambdaHandler
-
-    handler = LambdaHandler.lambda_handler
+    module, _, name = os.environ.get("_HANDLER", "handler.lambda_handler").rpartition(".")
+    handler = getattr(importlib.import_module(module), name)
     context = Context()
     results: list[dict] = []
     token = ""

@@ -174,7 +174,7 @@ def test_deploy_update_schedule_undeploy_dev_as_the_deployer(moto, deployer_env,
     assert configuration["Configuration"]["Role"] == f"arn:aws:iam::{ACCOUNT}:role/stackpro-dev-lambda"
     function_arn = configuration["Configuration"]["FunctionArn"]
     rules = events.list_rule_names_by_target(TargetArn=function_arn)["RuleNames"]
-    assert len(rules) == 9 and all(rule.startswith("stackpro-dev-") for rule in rules)  # 8 jobs + keep-warm
+    assert len(rules) == 10 and all(rule.startswith("stackpro-dev-") for rule in rules)  # 9 jobs + keep-warm
     mappings = awslambda.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]
     assert [(m["FunctionArn"], m["BatchSize"]) for m in mappings] == [(function_arn, 10)]
     assert "Unable to" not in first  # Zappa logs (and swallows) a failed mapping call
@@ -189,7 +189,7 @@ def test_deploy_update_schedule_undeploy_dev_as_the_deployer(moto, deployer_env,
     assert again["Concurrency"]["ReservedConcurrentExecutions"] == 5  # not deleted by the update
 
     run(env, zappa, "schedule", "dev", "-s", str(settings))
-    assert len(events.list_rule_names_by_target(TargetArn=function_arn)["RuleNames"]) == 9
+    assert len(events.list_rule_names_by_target(TargetArn=function_arn)["RuleNames"]) == 10
     assert len(awslambda.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]) == 1
 
     run(env, zappa, "undeploy", "dev", "-s", str(settings), "--yes")  # as make undeploy

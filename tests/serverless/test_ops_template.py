@@ -28,6 +28,7 @@ ALARMS = {
     "lambda-throttles",
     "lambda-duration-near-timeout",
     "dlq-not-empty",
+    "jobs-dlq-not-empty",
     "tasks-oldest-message",
     "rds-cpu",
     "rds-free-storage",

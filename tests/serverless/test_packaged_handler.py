@@ -126,14 +126,53 @@ def write_settings(package_dir: Path, tmp_path: Path, environment: dict[str, str
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+# The process environment the runtime gives the function (besides its own variables, in zappa_settings.py).
+LAMBDA_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_LAMBDA_FUNCTION_NAME": "stackpro-dev",
+}
+
+
+def packaged_env(package_dir: Path, moto_endpoint: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The function's variables for a run: production settings on the test database (no REDIS_URL,
+    as on Lambda), Celery on the moto SQS server, mail kept in memory."""
+    return {
+        "SECRET_KEY": "packaged-test-" + "k" * 40,
+        "ALLOWED_HOSTS": "api.stackpro.test",
+        "DATABASE_URL": lambda_database_url(package_dir),
+        "DB_READ_TIMEOUT": "120",
+        "DB_WRITE_TIMEOUT": "120",
+        "CELERY_BROKER_URL": f"sqs://@127.0.0.1:{urlparse(moto_endpoint).port}",
+        "DJANGO_SUPERUSER_PASSWORD": "Lambda-packaged-pw-1",
+        "DJANGO_SUPERUSER_NAME": "Lambda Tester",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        **(extra or {}),
+    }
+
+
+def lambda_handler() -> str:
+    """The handler Lambda calls (Zappa's ``lambda_handler`` setting; the runtime names it in ``_HANDLER``)."""
+    return stage_config_value("dev", "lambda_handler") or "handler.lambda_handler"
+
+
+def stage_config_value(stage: str, key: str) -> object:
+    settings = json.loads((ROOT / "zappa_settings.json").read_text())
+    config = settings[stage]
+    while key not in config and "extends" in config:
+        config = settings[config["extends"]]
+    return config.get(key)
+
+
 def run_driver(package_dir: Path, runtime_dir: Path, tmp_path: Path, plan: list[dict], env: dict[str, str]):
     plan_file, results_file = tmp_path / "plan.json", tmp_path / "results.json"
     plan_file.write_text(json.dumps(plan))
     result = subprocess.run(
         [sys.executable, "-I", "-S", "-B", str(DRIVER), str(package_dir), str(runtime_dir), str(plan_file),
          str(results_file)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TZ": "UTC", **env},
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,  # a first migrate on a loaded machine
+        env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TZ": "UTC", "_HANDLER": lambda_handler(), **env},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return json.loads(results_file.read_text()), result.stdout + "\n" + result.stderr  # EMF on stdout, logs on stderr
@@ -142,23 +181,7 @@ def run_driver(package_dir: Path, runtime_dir: Path, tmp_path: Path, plan: list[
 def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(package_dir, runtime_dir, moto_endpoint, tmp_path):
     sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=moto_endpoint)
     queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-    port = urlparse(moto_endpoint).port
-    write_settings(
-        package_dir,
-        tmp_path,
-        {
-            "SECRET_KEY": "packaged-test-" + "k" * 40,
-            "ALLOWED_HOSTS": "api.stackpro.test",
-            "DATABASE_URL": lambda_database_url(package_dir),
-            "DB_READ_TIMEOUT": "120",
-            "DB_WRITE_TIMEOUT": "120",
-            "CELERY_BROKER_URL": f"sqs://@127.0.0.1:{port}",
-            "CELERY_SQS_QUEUE_URL": queue_url,
-            "DJANGO_SUPERUSER_PASSWORD": "Lambda-packaged-pw-1",
-            "DJANGO_SUPERUSER_NAME": "Lambda Tester",
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        },
-    )
+    write_settings(package_dir, tmp_path, packaged_env(package_dir, moto_endpoint, {"CELERY_SQS_QUEUE_URL": queue_url}))
     email = f"lambda-{uuid.uuid4().hex[:10]}@example.com"
     credentials = {"email": email, "password": "lambda-Password-2026!"}
     scheduled = {
@@ -204,13 +227,7 @@ def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(package_dir, r
             "arn": QUEUE_ARN,
         },
     ]
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_LAMBDA_FUNCTION_NAME": "stackpro-dev",
-    }
-    report, stdout = run_driver(package_dir, runtime_dir, tmp_path, plan, env)
+    report, stdout = run_driver(package_dir, runtime_dir, tmp_path, plan, LAMBDA_ENV)
     steps = report["results"]
     failed = [s for s in steps if not s["ok"]]
     assert not failed, json.dumps(failed, indent=2)[:5000]

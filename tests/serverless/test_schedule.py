@@ -35,6 +35,7 @@ def test_the_schedule_names_every_contract_job_once():
             "notifications.jobs.purge_old_notifications",
             "notifications.jobs.requeue_stalled_deliveries",
             "core.jobs.purge_idempotency_keys",
+            "core.jobs.purge_throttle_counters",
         ]
     )
     assert len(JOBS_BY_NAME) == len(SCHEDULE)
