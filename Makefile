@@ -8,7 +8,7 @@ STAGE ?= dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-mysql package deploy-venv deploy undeploy deploy-rehearsal migrate-remote ops cold-start load install-bench fuzz clean
+.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-mysql package deploy-venv lambda-venv deploy undeploy deploy-rehearsal migrate-remote ops cold-start load install-bench fuzz clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -62,23 +62,35 @@ beat: install
 	$(VENV)/bin/celery -A stackpro beat --loglevel=INFO
 
 # ------------------------------------------------------------------------------------------------
-# AWS Lambda (Zappa). The package is built from a venv holding only requirements/deploy.txt, so no
-# dev tool ends up in the zip and the prebuild script may compile its site-packages (see deploy/).
+# AWS Lambda (Zappa). The package is built from build/lambda/venv, created by the runtime's own
+# interpreter (deploy/runtime_python.py finds python3.12 on PATH or under pyenv): first what the zip
+# needs (requirements/lambda.txt) as wheels for the runtime's platform, then Zappa and its deploy-time
+# tools (excluded from the zip). No dev tool can leak in, and the prebuild script may compile its
+# site-packages (see deploy/). The folder is named `venv` because Zappa looks for WebSocket handlers in
+# every .py file under the project except in folders named venv/env or hidden ones: one in a venv
+# named otherwise (zappa/handler.py imports zappa.websocket) makes it add a WebSocket API on deploy.
 # ------------------------------------------------------------------------------------------------
-DEPLOY_VENV ?= build/deploy-venv
+DEPLOY_VENV ?= build/lambda/venv
 PACKAGE ?= build/stackpro-$(STAGE).zip
 ZAPPA_SETTINGS ?= zappa_settings.json
 DEPLOY_SETTINGS := build/zappa_settings.deploy.json
 DEPLOY_PACKAGE := build/stackpro-$(STAGE)-deploy.zip
+LAMBDA_PLATFORM := manylinux2014_x86_64
 
 # Rebuilt from scratch when the requirements change: the prebuild makes its site-packages sourceless.
-$(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/base.txt requirements/deploy.txt
+$(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/base.txt requirements/lambda.txt requirements/deploy.txt deploy/runtime_python.py
 	rm -rf $(DEPLOY_VENV)
-	$(PYTHON) -m venv $(DEPLOY_VENV)
-	$(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/deploy.txt
+	runtime_python=$$($(PYTHON) deploy/runtime_python.py) && version=$$($(PYTHON) deploy/runtime_python.py --version) \
+		&& $$runtime_python -m venv $(DEPLOY_VENV) \
+		&& $(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install \
+			--platform $(LAMBDA_PLATFORM) --only-binary=:all: --implementation cp --python-version $$version \
+			--target $(DEPLOY_VENV)/lib/python$$version/site-packages -r requirements/lambda.txt \
+		&& rm -rf $(DEPLOY_VENV)/lib/python$$version/site-packages/bin \
+		&& $(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/deploy.txt
 	touch $@
 
 deploy-venv: $(DEPLOY_VENV)/.stackpro-deploy-venv
+lambda-venv: deploy-venv
 
 # Builds the Lambda zip offline (no AWS credentials) and prints its size.
 package: deploy-venv

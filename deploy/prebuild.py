@@ -9,11 +9,13 @@ the result: /var/task is read-only). Hash-based ``.pyc`` (PEP 552) do not depend
 - site-packages get *sourceless* bytecode: a legacy ``module.pyc`` (unchecked hash) replaces each
   ``module.py`` except ``__init__.py``, and no ``__pycache__`` remains, which saves ~9 MB zipped;
   Python imports the ``.pyc`` directly. The price: tracebacks inside dependencies show no source
-  lines. ``boto3``, ``botocore``, ``s3transfer`` (left out of the zip: the runtime provides them)
-  and ``zappa`` (whose ``handler.py`` Zappa copies) keep their sources with unchecked-hash
+  lines. ``zappa`` (whose ``handler.py`` Zappa copies) keeps its sources with unchecked-hash
   ``__pycache__``. Migrations folders keep their sources (Zappa ships them as ``.py``).
   This rewrites the venv, so it happens only in a venv carrying the ``.stackpro-deploy-venv`` marker
-  (``make deploy-venv`` creates it); in any other venv the dependencies are left alone.
+  (``make lambda-venv`` creates it); in any other venv the dependencies are left alone.
+
+The bytecode is the running interpreter's: the Lambda venv is made by the runtime's Python
+(deploy/runtime_python.py), and tests/serverless/test_package_audit.py checks the magic number.
 
 Run it by hand with ``python -m deploy.prebuild``.
 """
@@ -31,9 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PACKAGES = ("core", "accounts", "notifications", "billing", "projects", "assistant", "stackpro")
 DEPLOY_VENV_MARKER = ".stackpro-deploy-venv"
-RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer"}
-# Kept as sources with hash-based __pycache__: the runtime's SDK, and Zappa (it copies handler.py).
-KEEP_SOURCES = RUNTIME_PROVIDED | {"zappa"}
+# Kept as sources with hash-based __pycache__: Zappa (it copies handler.py).
+KEEP_SOURCES = {"zappa"}
 
 _FLAGS = {
     py_compile.PycInvalidationMode.CHECKED_HASH: 0b11,

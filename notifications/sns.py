@@ -58,9 +58,9 @@ def string_to_sign(message: dict[str, Any]) -> bytes:
 
 
 def _crypto() -> Any:
-    """The ``cryptography`` primitives, imported on first use: the Lambda package leaves the library
-    out (its wheels need a newer glibc than the python3.11 runtime has), and there a message cannot
-    be verified, so it is refused (fail closed) — see docs/notifications.md."""
+    """The ``cryptography`` primitives, imported on first use (only the webhook needs them). Where the
+    library is missing a message cannot be verified, so it is refused (fail closed) — see
+    docs/notifications.md."""
     try:
         from cryptography import exceptions, x509
         from cryptography.hazmat.primitives import hashes

@@ -11,7 +11,16 @@ The plan is a list of steps; each step's outcome is written to the results file:
 - ``{"jwt": "email"}``: mint an access token for that user (stands in for a login endpoint);
 - ``{"expire_token": "email"}``: create one already-expired refresh token for that user;
 - ``{"publish": [[task, args], ...], "queue_url", "arn"}``: publish the tasks with Celery (to SQS),
-  receive them back and hand Zappa an SQS event built from the received messages.
+  receive them back and hand Zappa an SQS event built from the received messages;
+- ``{"settings": {...}}``: override Django settings for the rest of the run (as pytest-django's
+  ``settings`` fixture does), e.g. to take the SNS certificate from loopback;
+- ``{"eval": "expression"}``: its value (``SuppressedAddress`` and ``connections`` are in scope);
+- ``{"snapshot": true}``: what Lambda does around a SnapStart snapshot: call the hooks registered
+  with ``snapshot_restore_py`` before it and after the restore; reports the open database
+  connections before and after, and whether ``random`` was reseeded.
+
+Importing Zappa's handler runs init when ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` is set, as on Lambda;
+``init_ms`` in the results is that import.
 """
 
 from __future__ import annotations
@@ -84,6 +93,7 @@ def main() -> None:
     started = time.perf_counter()
     from zappa.handler import LambdaHandler
 
+    init_ms = round((time.perf_counter() - started) * 1000, 1)
     handler = LambdaHandler.lambda_handler
     context = Context()
     results: list[dict] = []
@@ -133,16 +143,63 @@ def main() -> None:
                 outcome["result"] = "expired one"
             elif "publish" in step:
                 outcome.update(publish_and_consume(handler, context, step))
+            elif "settings" in step:
+                from django.conf import settings
+
+                for name, value in step["settings"].items():
+                    setattr(settings, name, value)
+            elif "eval" in step:
+                from django.db import connections
+
+                from notifications.models import SuppressedAddress
+
+                scope = {"SuppressedAddress": SuppressedAddress, "connections": connections}
+                outcome["result"] = eval(step["eval"], scope)  # noqa: S307 — the test's own plan
+            elif "snapshot" in step:
+                outcome.update(snapshot_and_restore())
             outcome["ok"] = True
         except Exception as exc:  # noqa: BLE001 — report, the test asserts
             outcome.update(ok=False, error=repr(exc), traceback=traceback.format_exc())
         outcome["ms"] = round((time.perf_counter() - step_started) * 1000, 1)
         results.append(outcome)
     json.dump(
-        {"results": results, "total_ms": round((time.perf_counter() - started) * 1000, 1), "sys_path": sys.path},
+        {
+            "results": results,
+            "init_ms": init_ms,
+            "python": list(sys.version_info[:2]),
+            "total_ms": round((time.perf_counter() - started) * 1000, 1),
+            "sys_path": sys.path,
+        },
         open(RESULTS, "w"),
         default=str,
     )
+
+
+def snapshot_and_restore() -> dict:
+    import random
+
+    import snapshot_restore_py
+    from django.db import connections
+
+    def open_connections() -> list[str]:
+        return [alias for alias in connections if connections[alias].connection is not None]
+
+    before = open_connections()
+    for function, args, kwargs in snapshot_restore_py._before_snapshot_registry:
+        function(*args, **kwargs)
+    after = open_connections()
+    state = random.getstate()
+    for function, args, kwargs in snapshot_restore_py._after_restore_registry:
+        function(*args, **kwargs)
+    return {
+        "hooks": [
+            [f.__module__ + "." + f.__name__ for f, _, _ in registry]
+            for registry in (snapshot_restore_py._before_snapshot_registry, snapshot_restore_py._after_restore_registry)
+        ],
+        "open_before": before,
+        "open_after": after,
+        "reseeded": random.getstate() != state,
+    }
 
 
 def publish_and_consume(handler, context, step: dict) -> dict:

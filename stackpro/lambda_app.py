@@ -1,0 +1,134 @@
+"""The Lambda entry point (``app_function`` in zappa_settings.json): Django's WSGI application, loaded
+whole during Lambda's init phase, and the SnapStart snapshot hooks.
+
+With ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` (``aws_environment_variables``) Zappa's handler module
+builds its ``LambdaHandler`` as Lambda imports it — during init, billed at full CPU and, with
+SnapStart (prod), captured in the snapshot — and that imports this module. ``warm_up`` then loads
+what a request would otherwise load on first use: the URLconf and every view module, DRF's settings
+classes, the request path's lazily imported modules; and when init is snapshotted
+(``AWS_LAMBDA_INITIALIZATION_TYPE`` is ``snap-start`` or ``provisioned-concurrency``) the vendor SDKs
+too (anthropic ~1 s, stripe, the boto3 clients' models). A plain on-demand cold start leaves the SDKs
+to the first request that needs them: most never do (docs/performance.md, cold start).
+
+Snapshot safety (``snapshot_restore_py``, part of the python3.12+ runtime): before the snapshot every
+socket is closed — database connections, Redis, the Celery/SQS producer pool, boto3/anthropic/stripe
+clients — because one snapshot is restored into many environments and a socket or TLS session in it
+would be shared by all of them; clients are re-created lazily on first use. After restore ``random``
+is reseeded (each restored copy would otherwise draw the same sequence); ``secrets``/``uuid4`` read
+the OS each time. Nothing else caches per-environment state at import (no timestamps: the request
+id, JWT expiry and throttle windows are read at request time).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stackpro.settings.production")
+
+application = get_wsgi_application()
+
+SNAPSHOTTED_INITS = {"snap-start", "provisioned-concurrency"}
+# Modules a request reaches through a lazy import (inside a function), loaded here instead.
+REQUEST_MODULES = (
+    "core.renderers",
+    "core.exceptions",
+    "core.throttling",
+    "accounts.authentication",
+    "rest_framework_simplejwt.tokens",
+    "rest_framework_simplejwt.token_blacklist.models",
+    "django.contrib.auth.hashers",
+)
+VENDOR_SDKS = ("stripe", "storages.backends.s3", "anymail.backends.amazon_ses", "notifications.sns")
+
+
+def warm_up(*, vendor_sdks: bool) -> None:
+    """Import and build what requests use, so the first one after init (or after a restore) pays
+    only its own work. ``vendor_sdks`` adds the third-party SDKs a request may need."""
+    import importlib
+
+    from django.urls import get_resolver
+    from rest_framework.settings import api_settings
+
+    get_resolver()._populate()  # every view module, and the reverse lookups
+    for name in api_settings.defaults:
+        getattr(api_settings, name)  # imports the authentication, renderer, throttle... classes
+    for module in REQUEST_MODULES:
+        importlib.import_module(module)
+    if vendor_sdks:
+        from assistant import claude
+
+        claude.load_sdk()
+        for module in VENDOR_SDKS:
+            importlib.import_module(module)
+        import boto3
+
+        for service in ("s3", "sqs", "sesv2"):  # loads each service model (JSON) into botocore's cache
+            boto3.session.Session().client(service, region_name=os.environ.get("AWS_REGION", "us-east-1"))
+
+
+def before_snapshot() -> None:
+    """Close every connection the snapshot would otherwise carry into every restored environment."""
+    import boto3
+    from django.core.cache import caches
+    from django.db import connections
+
+    from assistant import claude
+    from stackpro.celery import app as celery_app
+
+    connections.close_all()
+    for cache in caches.all(initialized_only=True):
+        disconnect = getattr(cache, "disconnect", None)  # core.cache.ResilientRedisCache
+        disconnect() if disconnect else cache.close()
+    celery_app.close()  # drops the broker connection pool (SQS); a publish opens a new one
+    producers = getattr(celery_app.amqp, "_producer_pool", None)
+    if producers is not None:
+        producers.force_close_all()
+        celery_app.amqp._producer_pool = None
+    claude._client.cache_clear()  # the anthropic client's httpx2 pool
+    boto3.DEFAULT_SESSION = None  # cached credentials and clients
+    _reset_storage_connections()
+    _reset_stripe_http_client()
+
+
+def after_restore() -> None:
+    """Make what must differ per environment differ: ``random``'s state. Connections need nothing
+    here: they were closed before the snapshot and open on first use."""
+    random.seed()
+
+
+def _reset_storage_connections() -> None:
+    import threading
+
+    from django.core.files.storage import default_storage, storages
+
+    for storage in [default_storage._wrapped, *storages._storages.values()]:  # type: ignore[attr-defined]
+        if hasattr(storage, "_connections"):  # django-storages' S3 resources, per thread
+            storage._connections = threading.local()
+            storage._unsigned_connections = threading.local()
+
+
+def _reset_stripe_http_client() -> None:
+    import sys
+
+    stripe = sys.modules.get("stripe")
+    if stripe is not None and getattr(stripe, "default_http_client", None) is not None:
+        stripe.default_http_client.close()
+        stripe.default_http_client = None
+
+
+def _register_snapshot_hooks() -> bool:
+    try:
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
+    except ImportError:  # not on Lambda (or a runtime before python3.12): no snapshots to prepare
+        return False
+    register_before_snapshot(before_snapshot)
+    register_after_restore(after_restore)
+    return True
+
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    warm_up(vendor_sdks=os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in SNAPSHOTTED_INITS)
+    _register_snapshot_hooks()
