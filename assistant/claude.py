@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx2
 from django.conf import settings
 
 from .errors import AssistantRateLimited, AssistantTimeout, AssistantUnavailable, AssistantUpstreamError
@@ -29,10 +28,11 @@ from .errors import AssistantRateLimited, AssistantTimeout, AssistantUnavailable
 if TYPE_CHECKING:
     import anthropic
 
-# The SDK is imported where it is first used, not here: importing it builds hundreds of pydantic
-# models (~1 s of CPU), which every Lambda cold start would pay — the app's ready() and URLconf
-# import this module — whether or not the container ever sends a message (docs/performance.md,
-# cold start). Server workers import it as they start instead (``load_sdk``).
+# The SDK (and httpx2, its HTTP client) is imported where it is first used, not here: importing it
+# builds hundreds of pydantic models (~1 s of CPU), which every Lambda cold start would pay — the
+# app's ready() and URLconf import this module — whether or not the container ever sends a message
+# (docs/performance.md, cold start). Server workers import it as they start instead (``load_sdk``),
+# and so does a SnapStart init (stackpro/lambda_app.py), where it lands in the snapshot.
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ def _client(api_key: str, base_url: str) -> anthropic.Anthropic:
     # One client (and connection pool) per configuration, shared by threads: httpx2 clients are
     # thread-safe and keep-alive saves a TLS handshake per send.
     import anthropic
+    import httpx2
 
     return anthropic.Anthropic(
         api_key=api_key,
@@ -147,6 +148,7 @@ def create_message(
     deadline = time.monotonic() + settings.ASSISTANT_DEADLINE_SECONDS
     client = get_client()  # no key: 503 before any import
     import anthropic  # loaded by get_client: its errors, for the except clauses
+    import httpx2
 
     model = settings.ANTHROPIC_MODEL
     per_attempt = attempt_timeout_seconds()

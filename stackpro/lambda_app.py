@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import random
+from typing import Any
 
 from django.core.wsgi import get_wsgi_application
 
@@ -49,6 +50,7 @@ def warm_up(*, vendor_sdks: bool) -> None:
     only its own work. ``vendor_sdks`` adds the third-party SDKs a request may need."""
     import importlib
 
+    from django.db import connection
     from django.urls import get_resolver
     from rest_framework.settings import api_settings
 
@@ -57,6 +59,7 @@ def warm_up(*, vendor_sdks: bool) -> None:
         getattr(api_settings, name)  # imports the authentication, renderer, throttle... classes
     for module in REQUEST_MODULES:
         importlib.import_module(module)
+    connection.get_connection_params()  # builds the shared TLS context (core/db_backends/mysql), no connect
     if vendor_sdks:
         from assistant import claude
 
@@ -82,11 +85,7 @@ def before_snapshot() -> None:
     for cache in caches.all(initialized_only=True):
         disconnect = getattr(cache, "disconnect", None)  # core.cache.ResilientRedisCache
         disconnect() if disconnect else cache.close()
-    celery_app.close()  # drops the broker connection pool (SQS); a publish opens a new one
-    producers = getattr(celery_app.amqp, "_producer_pool", None)
-    if producers is not None:
-        producers.force_close_all()
-        celery_app.amqp._producer_pool = None
+    _close_celery_pools(celery_app)
     claude._client.cache_clear()  # the anthropic client's httpx2 pool
     boto3.DEFAULT_SESSION = None  # cached credentials and clients
     _reset_storage_connections()
@@ -97,6 +96,16 @@ def after_restore() -> None:
     """Make what must differ per environment differ: ``random``'s state. Connections need nothing
     here: they were closed before the snapshot and open on first use."""
     random.seed()
+
+
+def _close_celery_pools(app: Any) -> None:
+    """The broker connection pool and the producer pool (SQS), closed and dropped as Celery does after
+    a fork (``Celery._after_fork``); a publish opens new ones."""
+    pools = [app._pool, getattr(app.__dict__.get("amqp"), "_producer_pool", None)]
+    for pool in pools:
+        if pool is not None:
+            pool.force_close_all()
+    app._after_fork()
 
 
 def _reset_storage_connections() -> None:

@@ -14,6 +14,13 @@ time, as Django does). Everything else is Django's:
   a connection the server drops within that short window fails one request (a 503 with
   ``Retry-After``, core/exceptions.py) instead of being replaced silently.
 
+With PyMySQL (Lambda) and TLS (``ssl_ca`` in DATABASE_URL, RDS in production), every new connection
+used to build its own ``SSLContext`` from the CA bundle: parsing RDS's global bundle (~120
+certificates) costs 50-80 ms here, on the request that opens the connection — the first request of
+every Lambda environment, restored SnapStart ones included. ``shared_ssl_context`` builds it once per
+process (``stackpro.lambda_app.warm_up`` builds it during init) and PyMySQL takes it as ``ssl``; the
+checks are the same (certificate required, the host name checked when ``ssl_verify_identity``).
+
 The drivers turn each DATETIME value into a ``datetime`` with Python code (mysqlclient's
 ``times.DateTime_or_None``, PyMySQL's ``convert_datetime``): the largest single item of the projects
 list's CPU in a profile of the server (two datetimes per item). ``read_datetime`` gives the same
@@ -24,6 +31,8 @@ the driver's own function.
 from __future__ import annotations
 
 import datetime
+import functools
+import ssl
 import time
 from typing import Any
 
@@ -44,6 +53,28 @@ def read_datetime(value: Any) -> Any:
     return _DRIVER_DATETIME(value)
 
 
+@functools.lru_cache(maxsize=4)
+def shared_ssl_context(ca: str, verify_identity: bool) -> ssl.SSLContext:
+    """The TLS context PyMySQL would build from ``ssl_ca``/``ssl_verify_cert``/``ssl_verify_identity``,
+    built once: SSLContext objects are meant to be shared by connections and threads."""
+    context = ssl.create_default_context(cafile=ca)
+    context.check_hostname = verify_identity
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def pymysql_tls(params: dict[str, Any]) -> dict[str, Any]:
+    """Connection kwargs with PyMySQL's ``ssl_*`` options (core.db._tls_options) replaced by the
+    shared context; anything else (mysqlclient's ``ssl`` dict, no TLS) is returned unchanged."""
+    if not params.get("ssl_ca"):
+        return params
+    params = dict(params)
+    ca, verify_identity = params.pop("ssl_ca"), bool(params.pop("ssl_verify_identity", False))
+    params.pop("ssl_verify_cert", None)
+    params["ssl"] = shared_ssl_context(ca, verify_identity)
+    return params
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     _proven_at: float | None = None  # monotonic time the connection last finished a request cleanly
     _used = False  # a cursor was opened since the last request boundary
@@ -51,7 +82,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         params["conv"] = {**params["conv"], FIELD_TYPE.DATETIME: read_datetime}
-        return params
+        return pymysql_tls(params)
 
     def _cursor(self, name: Any = None) -> Any:
         self._used = True
