@@ -90,6 +90,35 @@ def load_sdk() -> Any:
     return anthropic
 
 
+def warm_up() -> None:
+    """Load the SDK and build what its first call builds lazily — the HTTP transport (httpcore2,
+    h11, the TLS context of the configured client) and the pydantic schemas of the request options
+    and of ``Message`` — by running one call against an in-memory transport: no network, no tokens.
+    A SnapStart init calls it (stackpro/lambda_app.py), so the first send after a restore pays only
+    its own work."""
+    import anthropic
+    import httpx2
+
+    answer = {
+        "id": "msg_warm_up", "type": "message", "role": "assistant", "model": settings.ANTHROPIC_MODEL,
+        "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn", "stop_sequence": None,
+        "usage": {"input_tokens": 1, "output_tokens": 1, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0},
+    }  # fmt: skip
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, json=answer))
+    with anthropic.Anthropic(api_key="warm-up", http_client=httpx2.Client(transport=transport), max_retries=0) as sdk:
+        _to_reply(
+            sdk.messages.create(
+                model=settings.ANTHROPIC_MODEL,
+                max_tokens=1,
+                system=[{"type": "text", "text": "warm-up", "cache_control": {"type": "ephemeral"}}],
+                messages=[{"role": "user", "content": "warm-up"}],
+                timeout=httpx2.Timeout(5.0, connect=5.0),
+            )
+        )
+    if is_configured():
+        get_client()  # the real client: its transport and TLS context, no connection until a send
+
+
 @functools.lru_cache(maxsize=8)
 def _client(api_key: str, base_url: str) -> anthropic.Anthropic:
     # One client (and connection pool) per configuration, shared by threads: httpx2 clients are

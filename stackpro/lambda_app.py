@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 from typing import Any
 
 from django.core.wsgi import get_wsgi_application
@@ -41,6 +42,10 @@ REQUEST_MODULES = (
     "rest_framework_simplejwt.tokens",
     "rest_framework_simplejwt.token_blacklist.models",
     "django.contrib.auth.hashers",
+    "django.contrib.messages.storage.fallback",
+    "django.contrib.sessions.serializers",
+    "django.db.backends.mysql.compiler",
+    "rest_framework_simplejwt.state",  # the JWT backend: PyJWT, and cryptography's x509 through it
 )
 VENDOR_SDKS = ("stripe", "storages.backends.s3", "anymail.backends.amazon_ses", "notifications.sns")
 
@@ -60,10 +65,13 @@ def warm_up(*, vendor_sdks: bool) -> None:
     for module in REQUEST_MODULES:
         importlib.import_module(module)
     connection.get_connection_params()  # builds the shared TLS context (core/db_backends/mysql), no connect
+    from django.core.cache import caches
+
+    caches["default"]  # the backend object (a Redis one connects on first use, not here)
     if vendor_sdks:
         from assistant import claude
 
-        claude.load_sdk()
+        claude.warm_up()
         for module in VENDOR_SDKS:
             importlib.import_module(module)
         import boto3
@@ -86,7 +94,7 @@ def before_snapshot() -> None:
         disconnect = getattr(cache, "disconnect", None)  # core.cache.ResilientRedisCache
         disconnect() if disconnect else cache.close()
     _close_celery_pools(celery_app)
-    claude._client.cache_clear()  # the anthropic client's httpx2 pool
+    _close_anthropic_connections(claude)
     boto3.DEFAULT_SESSION = None  # cached credentials and clients
     _reset_storage_connections()
     _reset_stripe_http_client()
@@ -108,6 +116,19 @@ def _close_celery_pools(app: Any) -> None:
     app._after_fork()
 
 
+def _close_anthropic_connections(claude: Any) -> None:
+    """Close the sockets of the anthropic client's pool (none at init: warm-up sends nothing) but keep
+    the client, whose transport and TLS context cost ~0.4 s to build; the pool opens new connections."""
+    if "anthropic" not in sys.modules or not claude.is_configured():
+        return
+    transport = getattr(claude.get_client()._client, "_transport", None)
+    pool = getattr(transport, "_pool", None)
+    if pool is None:  # an SDK that moved its pool: drop the client instead (rebuilt on first use)
+        claude._client.cache_clear()
+    else:
+        pool.close()
+
+
 def _reset_storage_connections() -> None:
     import threading
 
@@ -120,8 +141,6 @@ def _reset_storage_connections() -> None:
 
 
 def _reset_stripe_http_client() -> None:
-    import sys
-
     stripe = sys.modules.get("stripe")
     if stripe is not None and getattr(stripe, "default_http_client", None) is not None:
         stripe.default_http_client.close()

@@ -6,7 +6,8 @@ The plan is a list of steps; each step's outcome is written to the results file:
 
 - ``{"http": {"method", "path", "headers"?, "body"?}}``: an API Gateway (REST, v1) proxy event;
   ``{jwt}`` in a header value is replaced by the last token (minted, or saved from a response
-  field named by ``"save_token"``, e.g. a login's ``"access"``);
+  field named by ``"save_token"``, e.g. a login's ``"access"``); ``"save_id": "name"`` keeps the
+  response's ``id``, which replaces ``{name}`` in later paths;
 - ``{"event": {...}}``: any raw event (``manage``, scheduled, SQS...);
 - ``{"jwt": "email"}``: mint an access token for that user (stands in for a login endpoint);
 - ``{"expire_token": "email"}``: create one already-expired refresh token for that user;
@@ -14,7 +15,8 @@ The plan is a list of steps; each step's outcome is written to the results file:
   receive them back and hand Zappa an SQS event built from the received messages;
 - ``{"settings": {...}}``: override Django settings for the rest of the run (as pytest-django's
   ``settings`` fixture does), e.g. to take the SNS certificate from loopback;
-- ``{"eval": "expression"}``: its value (``SuppressedAddress`` and ``connections`` are in scope);
+- ``{"eval": "expression"}``: its value (``SuppressedAddress``, ``connections`` and
+  ``assistant.claude`` as ``claude`` are in scope);
 - ``{"snapshot": true}``: what Lambda does around a SnapStart snapshot: call the hooks registered
   with ``snapshot_restore_py`` before it and after the restore; reports the open database
   connections before and after, and whether ``random`` was reseeded.
@@ -98,6 +100,7 @@ def main() -> None:
     context = Context()
     results: list[dict] = []
     token = ""
+    saved: dict[str, str] = {}
     plan = json.load(open(PLAN))
     for step in plan:
         outcome: dict = {"step": step}
@@ -106,6 +109,9 @@ def main() -> None:
             if "http" in step:
                 spec = dict(step["http"])
                 save_token = spec.pop("save_token", None)
+                save_id = spec.pop("save_id", None)
+                for name, value in saved.items():
+                    spec["path"] = spec["path"].replace("{" + name + "}", value)
                 spec["headers"] = {k: v.replace("{jwt}", token) for k, v in (spec.get("headers") or {}).items()}
                 response = handler(http_event(**spec), context)
                 body = response.get("body") or ""
@@ -118,6 +124,8 @@ def main() -> None:
                 outcome.update(status=response["statusCode"], headers=response.get("headers", {}), body=parsed)
                 if save_token and isinstance(parsed, dict):
                     token = parsed[save_token]
+                if save_id and isinstance(parsed, dict):
+                    saved[save_id] = str(parsed["id"])
             elif "event" in step:
                 outcome["result"] = handler(step["event"], context)
             elif "jwt" in step:
@@ -151,9 +159,10 @@ def main() -> None:
             elif "eval" in step:
                 from django.db import connections
 
+                from assistant import claude
                 from notifications.models import SuppressedAddress
 
-                scope = {"SuppressedAddress": SuppressedAddress, "connections": connections}
+                scope = {"SuppressedAddress": SuppressedAddress, "connections": connections, "claude": claude}
                 outcome["result"] = eval(step["eval"], scope)  # noqa: S307 — the test's own plan
             elif "snapshot" in step:
                 outcome.update(snapshot_and_restore())

@@ -29,12 +29,14 @@ import sys
 import time
 import uuid
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import boto3
 import pytest
 
+from tests.fakes.anthropic_server import FakeAnthropic
 from tests.notifications.conftest import TOPIC_ARN, WEBHOOK_SECRET, SnsSigner, _sns_certificate_server  # noqa: F401
 from tests.notifications.test_bounces import bounce_event
 from tests.servers import ROOT, ensure_mysql_database
@@ -47,6 +49,8 @@ DRIVER = Path(__file__).with_name("packaged_driver.py")
 HASHED = ["zappa_settings.json", "Makefile", "requirements", "deploy", "stackpro", "core", "accounts", "notifications",
           "billing", "projects", "assistant", "templates"]  # fmt: skip
 QUEUE = "stackpro-dev-tasks"
+# Open sockets in the anthropic client's pool (httpx2 transport → httpcore2 pool).
+POOL = "len(claude.get_client()._client._transport._pool.connections)"
 QUEUE_ARN = f"arn:aws:sqs:us-east-1:123456789012:{QUEUE}"
 LAMBDA_EPOCH = time.mktime((1980, 1, 1, 0, 0, 0, 0, 0, -1))
 
@@ -116,6 +120,13 @@ def runtime_python() -> str:
     return result.stdout.strip()
 
 
+@pytest.fixture
+def fake_anthropic() -> Iterator[FakeAnthropic]:
+    fake = FakeAnthropic().start()
+    yield fake
+    fake.stop()
+
+
 def lambda_database_url(package_dir: Path) -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("mysql"):
@@ -160,6 +171,7 @@ def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(
     package_dir,
     runtime_dir,
     runtime_python,
+    fake_anthropic,
     moto_endpoint,
     _sns_certificate_server,  # noqa: F811 (the fixture, imported above)
     tmp_path,
@@ -182,6 +194,8 @@ def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(
             "DJANGO_SUPERUSER_NAME": "Lambda Tester",
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             "ANYMAIL_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "ANTHROPIC_API_KEY": "sk-ant-packaged-test",
+            "ANTHROPIC_BASE_URL": fake_anthropic.url,
             "NOTIFICATIONS_SES_TOPIC_ARNS": TOPIC_ARN,
         },
     )
@@ -200,6 +214,7 @@ def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(
         ],
         "detail": {},
     }
+    auth = {"Authorization": "Bearer {jwt}"}
     key, cert_url = _sns_certificate_server
     bounce = SnsSigner(key, cert_url).ses_notification(bounce_event(email))
     plan = [
@@ -231,9 +246,40 @@ def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(
             "endpoint_url": moto_endpoint,
             "arn": QUEUE_ARN,
         },
-        # SnapStart: the hooks around a snapshot, then a request on the restored environment.
+        # The assistant through the real SDK (to the fake upstream): a send opens a kept connection.
+        {
+            "eval": f"__import__('django.contrib.auth').contrib.auth.get_user_model().objects.filter(email={email!r}).update(email_verified=True)"
+        },
+        {
+            "http": {
+                "method": "POST",
+                "path": "/api/v1/assistant/conversations/",
+                "body": {},
+                "headers": auth,
+                "save_id": "conversation",
+            }
+        },
+        {
+            "http": {
+                "method": "POST",
+                "path": "/api/v1/assistant/conversations/{conversation}/messages/",
+                "body": {"content": "Before the snapshot"},
+                "headers": auth,
+            }
+        },
+        {"eval": POOL},
+        # SnapStart: the hooks around a snapshot, then requests on the restored environment.
         {"snapshot": True},
-        {"http": {"method": "GET", "path": "/api/v1/projects/", "headers": {"Authorization": "Bearer {jwt}"}}},
+        {"eval": POOL},
+        {"http": {"method": "GET", "path": "/api/v1/projects/", "headers": auth}},
+        {
+            "http": {
+                "method": "POST",
+                "path": "/api/v1/assistant/conversations/{conversation}/messages/",
+                "body": {"content": "After the restore"},
+                "headers": auth,
+            }
+        },
         # The SES bounce webhook: SNS signature checked with cryptography (shipped in the zip).
         {"settings": {"NOTIFICATIONS_SNS_CERT_URL_REGEX": r"^http://127\.0\.0\.1:\d+/[^?#]+\.pem$"}},
         {
@@ -270,7 +316,8 @@ def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(
     migrate, check, health, register, login, create, listing, bad_token, missing, _, job, job_again, sqs_step = steps[
         :13
     ]
-    snapshot, restored_listing, _, sns_bounce, suppressed = steps[13:]
+    _, conversation, before_send, pool_before, snapshot, pool_after, restored_listing, after_send = steps[13:21]
+    _, sns_bounce, suppressed = steps[21:]
 
     assert migrate["result"] == {} and check["result"] == {}
     assert health["status"] == 200 and health["body"] == {"status": "ok"}
@@ -310,6 +357,14 @@ def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(
     assert snapshot["hooks"] == [["stackpro.lambda_app.before_snapshot"], ["stackpro.lambda_app.after_restore"]]
     assert snapshot["open_before"] == ["default"] and snapshot["open_after"] == [] and snapshot["reseeded"]
     assert restored_listing["status"] == 200 and len(restored_listing["body"]["results"]) == 1, restored_listing
+    # The anthropic client keeps its transport but not its sockets; the next send opens a new one.
+    assert conversation["status"] == 201 and before_send["status"] == 201, (conversation, before_send)
+    assert pool_before["result"] == 1 and pool_after["result"] == 0
+    assert after_send["status"] == 201 and after_send["body"]["role"] == "assistant", after_send
+    assert [r.body["messages"][-1]["content"][0]["text"] for r in fake_anthropic.requests] == [
+        "Before the snapshot",
+        "After the restore",
+    ]
     # The signed bounce was verified (cryptography in the package) and suppressed the address.
     assert sns_bounce["status"] == 200, sns_bounce
     assert suppressed["result"] == ["bounced"]
