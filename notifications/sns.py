@@ -11,6 +11,7 @@ be replayed later.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import urllib.request
@@ -39,7 +40,11 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    # Built on first use: its HTTPS handler loads the system CA store (~17 ms), which only this
+    # webhook needs — not every Lambda cold start.
+    return urllib.request.build_opener(_NoRedirect)
 
 
 class SnsVerificationError(Exception):
@@ -78,7 +83,7 @@ def _certificate(url: str) -> Any:
     pem = cache.get(cache_key)
     if pem is None:
         try:
-            with _opener.open(url, timeout=5) as response:  # URL checked above; redirects refused
+            with _opener().open(url, timeout=5) as response:  # URL checked above; redirects refused
                 pem = response.read()
         except OSError as exc:
             raise SnsVerificationError(f"could not fetch the SNS signing certificate: {exc}")
