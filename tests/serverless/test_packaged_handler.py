@@ -297,6 +297,8 @@ def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(
             }
         },
         {"eval": f"list(SuppressedAddress.objects.filter(email={email!r}).values_list('reason', flat=True))"},
+        # stackpro.lambda_app: the collector is back on after init, with init's objects frozen.
+        {"eval": "[__import__('gc').isenabled(), __import__('gc').get_freeze_count() > 100_000]"},
     ]
     env = {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -317,7 +319,7 @@ def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(
         :13
     ]
     _, conversation, before_send, pool_before, snapshot, pool_after, restored_listing, after_send = steps[13:21]
-    _, sns_bounce, suppressed = steps[21:]
+    _, sns_bounce, suppressed, collector = steps[21:]
 
     assert migrate["result"] == {} and check["result"] == {}
     assert health["status"] == 200 and health["body"] == {"status": "ok"}
@@ -370,3 +372,4 @@ def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(
     assert suppressed["result"] == ["bounced"]
     # Init happened at import (INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT), with the runtime's Python.
     assert report["python"] == [3, 12] and report["init_ms"] > 0
+    assert collector["result"] == [True, True]
