@@ -128,9 +128,10 @@ ops: deploy-venv
 migrate-remote: deploy-venv
 	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) $(DEPLOY_VENV)/bin/zappa manage $(STAGE) migrate
 
-# Cold start of the WSGI app in a fresh interpreter (import + first authenticated request).
-cold-start: install
-	$(PY) bench/cold_start.py
+# Cold start of the Lambda package: (a) init, (b) first request after a SnapStart restore, (c) plain
+# cold start (docs/performance.md). BENCH_DATABASE_URL=mysql://... for MariaDB (default: SQLite).
+cold-start: install-dev package
+	$(PY) bench/cold_start.py --zip $(PACKAGE)
 
 # The load test: 1,000 locust users against gunicorn (production settings), MariaDB, Redis, moto S3 and
 # a fake Anthropic; prints per-endpoint figures and the ratio to the floor (docs/performance.md).

@@ -30,7 +30,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.serverless.test_packaged_handler import DEPLOY_VENV, package_dir  # noqa: F401 (fixture)
+from tests.serverless.test_packaged_handler import DEPLOY_VENV, package_dir, runtime_python  # noqa: F401 (fixtures)
 from tests.servers import ROOT, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

@@ -78,7 +78,7 @@ def unzip_like_lambda(archive: Path, target: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def package_dir() -> Path:
+def package_dir(runtime_python: str) -> Path:
     build = CACHE / source_hash()
     app = build / "app"
     if not (build / "unzipped.ok").exists():
@@ -114,9 +114,13 @@ def runtime_dir(package_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def runtime_python() -> str:
+    """The Lambda runtime's interpreter (deploy/runtime_python.py): it builds the package and runs it.
+    Without it the package tests skip (under CI a skip fails the run: tests/skip_guard.py)."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "deploy" / "runtime_python.py")], capture_output=True, text=True, check=True
+        [sys.executable, str(ROOT / "deploy" / "runtime_python.py")], capture_output=True, text=True
     )
+    if result.returncode:
+        pytest.skip(result.stderr.strip() or result.stdout.strip())
     return result.stdout.strip()
 
 
