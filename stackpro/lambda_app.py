@@ -152,7 +152,8 @@ def _reset_storage_connections() -> None:
 
 
 def _reset_stripe_http_client() -> None:
-    stripe = sys.modules.get("stripe")
+    """stripe-python's module-level HTTP client (a requests session), created on its first call."""
+    stripe: Any = sys.modules.get("stripe")
     if stripe is not None and getattr(stripe, "default_http_client", None) is not None:
         stripe.default_http_client.close()
         stripe.default_http_client = None
