@@ -8,7 +8,7 @@ STAGE ?= dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-server install-mysql lock audit package deploy-venv deploy undeploy deploy-rehearsal migrate-remote ops cold-start load fuzz clean
+.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-server install-mysql lock audit package deploy-venv lambda-venv deploy undeploy deploy-rehearsal migrate-remote ops cold-start load fuzz clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -104,23 +104,35 @@ beat: install
 	$(VENV)/bin/celery -A stackpro beat --loglevel=INFO
 
 # ------------------------------------------------------------------------------------------------
-# AWS Lambda (Zappa). The package is built from a venv holding only requirements/deploy.lock, so no
-# dev tool or server ends up in the zip and the prebuild script may compile its site-packages (see deploy/).
+# AWS Lambda (Zappa). The package is built from build/lambda/venv, created by the runtime's own
+# interpreter (deploy/runtime_python.py finds python3.12 on PATH or under pyenv): first what the zip
+# needs (requirements/lambda.txt) as wheels for the runtime's platform, then Zappa and its deploy-time
+# tools (excluded from the zip). No dev tool can leak in, and the prebuild script may compile its
+# site-packages (see deploy/). The folder is named `venv` because Zappa looks for WebSocket handlers in
+# every .py file under the project except in folders named venv/env or hidden ones: one in a venv
+# named otherwise (zappa/handler.py imports zappa.websocket) makes it add a WebSocket API on deploy.
 # ------------------------------------------------------------------------------------------------
-DEPLOY_VENV ?= build/deploy-venv
+DEPLOY_VENV ?= build/lambda/venv
 PACKAGE ?= build/stackpro-$(STAGE).zip
 ZAPPA_SETTINGS ?= zappa_settings.json
 DEPLOY_SETTINGS := build/zappa_settings.deploy.json
 DEPLOY_PACKAGE := build/stackpro-$(STAGE)-deploy.zip
+LAMBDA_PLATFORM := manylinux2014_x86_64
 
-# Rebuilt from scratch when the lock changes: the prebuild makes its site-packages sourceless.
-$(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/deploy.lock
+# Rebuilt from scratch when the requirements change: the prebuild makes its site-packages sourceless.
+$(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/base.txt requirements/lambda.txt requirements/deploy.txt deploy/runtime_python.py
 	rm -rf $(DEPLOY_VENV)
-	$(PYTHON) -m venv $(DEPLOY_VENV)
-	$(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install --require-hashes -r requirements/deploy.lock
+	runtime_python=$$($(PYTHON) deploy/runtime_python.py) && version=$$($(PYTHON) deploy/runtime_python.py --version) \
+		&& $$runtime_python -m venv $(DEPLOY_VENV) \
+		&& $(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install \
+			--platform $(LAMBDA_PLATFORM) --only-binary=:all: --implementation cp --python-version $$version \
+			--target $(DEPLOY_VENV)/lib/python$$version/site-packages -r requirements/lambda.txt \
+		&& rm -rf $(DEPLOY_VENV)/lib/python$$version/site-packages/bin \
+		&& $(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/deploy.txt
 	touch $@
 
 deploy-venv: $(DEPLOY_VENV)/.stackpro-deploy-venv
+lambda-venv: deploy-venv
 
 # Builds the Lambda zip offline (no AWS credentials) and prints its size.
 package: deploy-venv
@@ -160,9 +172,10 @@ ops: deploy-venv
 migrate-remote: deploy-venv
 	VIRTUAL_ENV=$(abspath $(DEPLOY_VENV)) $(DEPLOY_VENV)/bin/zappa manage $(STAGE) migrate
 
-# Cold start of the WSGI app in a fresh interpreter (import + first authenticated request).
-cold-start: install
-	$(PY) bench/cold_start.py
+# Cold start of the Lambda package: (a) init, (b) first request after a SnapStart restore, (c) plain
+# cold start (docs/performance.md). BENCH_DATABASE_URL=mysql://... for MariaDB (default: SQLite).
+cold-start: install-dev package
+	$(PY) bench/cold_start.py --zip $(PACKAGE)
 
 # The load test: 1,000 locust users against gunicorn (production settings), MariaDB, Redis, moto S3 and
 # a fake Anthropic; prints per-endpoint figures and the ratio to the floor (docs/performance.md).

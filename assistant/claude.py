@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx2
 from django.conf import settings
 
 from .errors import AssistantRateLimited, AssistantTimeout, AssistantUnavailable, AssistantUpstreamError
@@ -29,10 +28,11 @@ from .errors import AssistantRateLimited, AssistantTimeout, AssistantUnavailable
 if TYPE_CHECKING:
     import anthropic
 
-# The SDK is imported where it is first used, not here: importing it builds hundreds of pydantic
-# models (~1 s of CPU), which every Lambda cold start would pay — the app's ready() and URLconf
-# import this module — whether or not the container ever sends a message (docs/performance.md,
-# cold start). Server workers import it as they start instead (``load_sdk``).
+# The SDK (and httpx2, its HTTP client) is imported where it is first used, not here: importing it
+# builds hundreds of pydantic models (~1 s of CPU), which every Lambda cold start would pay — the
+# app's ready() and URLconf import this module — whether or not the container ever sends a message
+# (docs/performance.md, cold start). Server workers import it as they start instead (``load_sdk``),
+# and so does a SnapStart init (stackpro/lambda_app.py), where it lands in the snapshot.
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +90,41 @@ def load_sdk() -> Any:
     return anthropic
 
 
+def warm_up() -> None:
+    """Load the SDK and build what its first call builds lazily — the HTTP transport (httpcore2,
+    h11, the TLS context of the configured client) and the pydantic schemas of the request options
+    and of ``Message`` — by running one call against an in-memory transport: no network, no tokens.
+    A SnapStart init calls it (stackpro/lambda_app.py), so the first send after a restore pays only
+    its own work."""
+    import anthropic
+    import httpx2
+
+    answer = {
+        "id": "msg_warm_up", "type": "message", "role": "assistant", "model": settings.ANTHROPIC_MODEL,
+        "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn", "stop_sequence": None,
+        "usage": {"input_tokens": 1, "output_tokens": 1, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0},
+    }  # fmt: skip
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, json=answer))
+    with anthropic.Anthropic(api_key="warm-up", http_client=httpx2.Client(transport=transport), max_retries=0) as sdk:
+        _to_reply(
+            sdk.messages.create(
+                model=settings.ANTHROPIC_MODEL,
+                max_tokens=1,
+                system=[{"type": "text", "text": "warm-up", "cache_control": {"type": "ephemeral"}}],
+                messages=[{"role": "user", "content": "warm-up"}],
+                timeout=httpx2.Timeout(5.0, connect=5.0),
+            )
+        )
+    if is_configured():
+        get_client()  # the real client: its transport and TLS context, no connection until a send
+
+
 @functools.lru_cache(maxsize=8)
 def _client(api_key: str, base_url: str) -> anthropic.Anthropic:
     # One client (and connection pool) per configuration, shared by threads: httpx2 clients are
     # thread-safe and keep-alive saves a TLS handshake per send.
     import anthropic
+    import httpx2
 
     return anthropic.Anthropic(
         api_key=api_key,
@@ -147,6 +177,7 @@ def create_message(
     deadline = time.monotonic() + settings.ASSISTANT_DEADLINE_SECONDS
     client = get_client()  # no key: 503 before any import
     import anthropic  # loaded by get_client: its errors, for the except clauses
+    import httpx2
 
     model = settings.ANTHROPIC_MODEL
     per_attempt = attempt_timeout_seconds()

@@ -1,32 +1,34 @@
-"""Cold start of the Lambda package: a fresh interpreter imports Zappa's handler (which loads Django)
-and serves the first JWT-authenticated request. Prints milliseconds, before and after the prebuild
-bytecode.
+"""Cold start of the Lambda package, as SnapStart and as a plain cold start; prints medians in ms.
 
-    make package STAGE=dev && .venv/bin/python bench/cold_start.py --zip build/stackpro-dev.zip
+    make package STAGE=dev
+    .venv/bin/python bench/cold_start.py --database-url mysql://root:@127.0.0.1:3306/stackpro_bench_lambda
 
-The zip is unzipped with its entries' own timestamps (Zappa writes 1980-01-01, as Lambda sees them)
-and run with ``python -I -S -B`` (only the package and the runtime's boto3/botocore on sys.path; no
-bytecode written, as /var/task is read-only). Variants:
+Each figure is the median over ``--runs`` fresh processes of the runtime's interpreter (python3.12,
+deploy/runtime_python.py) run with ``-I -S -B`` on the unzipped package (1980 timestamps, as Lambda
+unzips it; no bytecode written: /var/task is read-only), with a stand-in for what the runtime adds
+(``snapshot_restore_py``). Production settings, PyMySQL to the given MariaDB (migrated on first use),
+the real ``anthropic`` SDK against the fake upstream (tests/fakes/anthropic_server.py, no latency).
 
-- ``prebuilt``: the package as built (hash-based .pyc from deploy/prebuild.py);
-- ``no-bytecode``: the same tree with sources instead of bytecode (the sourceless site-packages
-  modules get their ``.py`` back from the dev venv, same pinned versions) and no ``.pyc`` at all —
-  what a Zappa package without the prebuild costs (its timestamp .pyc are stale against 1980 mtimes,
-  so Python recompiles everything all the same).
-
-The database is a SQLite file migrated by the packaged-handler test (build/pkgtest/*/lambda.sqlite3)
-or given with --db; the request is ``GET /api/schema/`` with a staff token (the one authenticated
-endpoint that exists before the domain apps land; swap in a light list endpoint when they do).
+- (a) **init**: importing Zappa's handler with ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` (Django, the
+  URLconf, ``stackpro.lambda_app.warm_up``) with ``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``, so the
+  vendor SDKs are loaded too — what SnapStart runs once per published version, before the snapshot.
+- (b) **first request after a restore**: after (a), the ``before_snapshot`` and ``after_restore``
+  hooks run (as around a snapshot: connections closed), then the first request — what a user pays
+  on a SnapStart restore, besides Lambda's own restore time. Two requests, each in its own processes:
+  ``GET /api/v1/projects/`` (JWT) and the first assistant send (its local part: the upstream answers
+  at once; its local part is the request minus the time inside httpx2's transport, i.e. the round
+  trip to the fake upstream, loopback connect included). The same request again in the same process
+  ("the next one") is the request's own work.
+- (c) **plain cold start**: on-demand init (no vendor SDK warm-up) + the first authenticated list, in
+  one process: what a dev-stage cold start (no SnapStart) costs the user. The first assistant send
+  of such a container is printed too (it imports the anthropic SDK).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -36,31 +38,85 @@ import uuid
 import zipfile
 from pathlib import Path
 
-import jwt
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.anthropic_server import FakeAnthropic  # noqa: E402
+
 SECRET = "cold-start-bench-" + "k" * 40
 
+# The child: argv = package, runtime stand-in, mode, request JSON. Prints one RESULT line.
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
-from zappa.handler import LambdaHandler
-handler = LambdaHandler()
+mode, spec = sys.argv[3], json.loads(sys.argv[4])
+from zappa.handler import LambdaHandler  # init: INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT
 t1 = time.perf_counter()
-event = {
-    "resource": "/{proxy+}", "path": sys.argv[4], "httpMethod": "GET",
-    "headers": {"Host": "api.stackpro.test", "X-Forwarded-Proto": "https", "Authorization": "Bearer " + sys.argv[3]},
-    "multiValueHeaders": {}, "queryStringParameters": None, "pathParameters": None, "stageVariables": None,
-    "requestContext": {"path": sys.argv[4], "stage": "dev", "identity": {"sourceIp": "203.0.113.7"}, "requestId": "x"},
-    "body": None, "isBase64Encoded": False,
-}
-response = LambdaHandler.lambda_handler(event, None)
+if mode == "setup":
+    from django.contrib.auth import get_user_model
+    from django.core import management
+    from rest_framework_simplejwt.tokens import RefreshToken
+    from assistant.models import Conversation
+    from projects.models import Project
+    from projects.services import project_create
+    management.call_command("migrate", "--noinput", verbosity=0)
+    user = get_user_model().objects.filter(email=spec["email"]).first()
+    if user is None:
+        user = get_user_model().objects.create_user(spec["email"], "Cold-start-bench-1", email_verified=True)
+    if not Project.objects.filter(owner=user).exists():
+        project_create(owner=user, name="Cold start")
+    conversation = Conversation.objects.filter(user=user).first() or Conversation.objects.create(user=user)
+    print("RESULT " + json.dumps({"token": str(RefreshToken.for_user(user).access_token), "conversation": str(conversation.id)}))
+    raise SystemExit
+upstream = [0.0]
+if mode == "restore":
+    import snapshot_restore_py
+    for registry in (snapshot_restore_py._before_snapshot_registry, snapshot_restore_py._after_restore_registry):
+        for function, args, kwargs in registry:
+            function(*args, **kwargs)
+    # The time spent in HTTP round trips to the (fake) upstream, to report the request's local part.
+    # Only here: in a plain cold start httpx2 is imported by the request itself.
+    import httpx2
+    _handle = httpx2.HTTPTransport.handle_request
+    def _timed(self, request):
+        started = time.perf_counter()
+        try:
+            return _handle(self, request)
+        finally:
+            upstream[0] += time.perf_counter() - started
+    httpx2.HTTPTransport.handle_request = _timed
 t2 = time.perf_counter()
-response2 = LambdaHandler.lambda_handler(event, None)
-t3 = time.perf_counter()
-assert response["statusCode"] == 200 == response2["statusCode"], response
-print("RESULT " + json.dumps({"init_ms": (t1 - t0) * 1000, "first_ms": (t2 - t1) * 1000, "warm_ms": (t3 - t2) * 1000}))
+body = json.dumps(spec["body"]) if spec.get("body") is not None else None
+event = {
+    "resource": "/{proxy+}", "path": spec["path"], "httpMethod": spec["method"],
+    "headers": {"Host": "api.stackpro.test", "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7",
+                "Content-Type": "application/json", "Authorization": "Bearer " + spec["token"]},
+    "multiValueHeaders": {}, "queryStringParameters": None, "pathParameters": None, "stageVariables": None,
+    "requestContext": {"path": spec["path"], "stage": "dev", "identity": {"sourceIp": "203.0.113.7"}, "requestId": "x"},
+    "body": body, "isBase64Encoded": False,
+}
+loaded = set(sys.modules)
+if spec.get("profile"):
+    import cProfile, pstats
+    profiler = cProfile.Profile()
+    response = profiler.runcall(LambdaHandler.lambda_handler, event, None)
+    t3 = time.perf_counter()
+    pstats.Stats(profiler, stream=sys.stderr).sort_stats(spec["profile"]).print_stats(40)
+    print("imported by the request:", sorted(set(sys.modules) - loaded), file=sys.stderr)
+else:
+    response = LambdaHandler.lambda_handler(event, None)
+    t3 = time.perf_counter()
+upstream_ms = upstream[0] * 1000
+assert response["statusCode"] in (200, 201), response
+if body is not None:  # the same request again, a different question (never a response-cache hit)
+    event["body"] = json.dumps({**spec["body"], "content": spec["body"]["content"] + " again"})
+t4 = time.perf_counter()
+again = LambdaHandler.lambda_handler(event, None)
+t5 = time.perf_counter()
+assert again["statusCode"] in (200, 201), again
+print("RESULT " + json.dumps({"init_ms": (t1 - t0) * 1000, "first_ms": (t3 - t2) * 1000, "warm_ms": (t5 - t4) * 1000,
+                              "local_ms": (t3 - t2) * 1000 - upstream_ms}))
 """
 
 
@@ -72,119 +128,126 @@ def unzip_like_lambda(archive: Path, target: Path) -> None:
             os.utime(path, (stamp, stamp))
 
 
-def write_settings(app: Path, db: Path) -> None:
-    deploy_venv = ROOT / "build" / "deploy-venv"
+def write_settings(app: Path, database_url: str, anthropic_url: str) -> None:
+    venv = ROOT / "build" / "lambda" / "venv"
     settings = json.loads((ROOT / "zappa_settings.json").read_text())
     settings["dev"]["environment_variables"].update(
         {
             "SECRET_KEY": SECRET,
             "ALLOWED_HOSTS": "api.stackpro.test",
-            "DATABASE_URL": f"sqlite:///{db}",
+            "DATABASE_URL": database_url,
             "METRICS_EMF": "false",
+            "JWT_ACCESS_MINUTES": "240",
+            "ANTHROPIC_API_KEY": "sk-ant-cold-start-bench",
+            "ANTHROPIC_BASE_URL": anthropic_url,
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         }
     )
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "zappa_settings.json"
         source.write_text(json.dumps(settings))
         subprocess.run(
-            [str(deploy_venv / "bin" / "zappa"), "save-python-settings-file", "dev", "-s", str(source), "-o", str(app / "zappa_settings.py")],
-            cwd=ROOT, check=True, capture_output=True, env={**os.environ, "VIRTUAL_ENV": str(deploy_venv)},
+            [str(venv / "bin" / "zappa"), "save-python-settings-file", "dev", "-s", str(source), "-o", str(app / "zappa_settings.py")],
+            cwd=ROOT, check=True, capture_output=True, env={**os.environ, "VIRTUAL_ENV": str(venv)},
         )  # fmt: skip
 
 
-def staff_token(db: Path) -> str:
-    with sqlite3.connect(db) as connection:
-        row = connection.execute(
-            "SELECT id, password, token_version FROM accounts_user WHERE is_staff = 1 LIMIT 1"
-        ).fetchone()
-    if not row:
-        sys.exit(f"no staff user in {db}: run tests/serverless/test_packaged_handler.py first")
-    now = int(time.time())
-    claims = {
-        "token_type": "access",
-        "exp": now + 3600,
-        "iat": now,
-        "jti": uuid.uuid4().hex,
-        "user_id": str(uuid.UUID(row[0])),
-        # CHECK_REVOKE_TOKEN: simplejwt's hash of the password hash, and our session version
-        "hash_password": hashlib.md5(row[1].encode()).hexdigest().upper(),  # noqa: S324 (simplejwt's own)
-        "token_version": row[2],
+def child(python: str, app: Path, runtime: Path, mode: str, spec: dict, init_type: str) -> dict[str, float]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "TZ": "UTC",
+        "LANG": "C.UTF-8",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "stackpro-dev",
+        "INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT": "true",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
     }
-    return jwt.encode(claims, SECRET, algorithm="HS256")
+    started = time.perf_counter()
+    result = subprocess.run(
+        [python, "-I", "-S", "-B", "-c", CHILD, str(app), str(runtime), mode, json.dumps(spec)],
+        capture_output=True, text=True, cwd=app, env=env, timeout=600,
+    )  # fmt: skip
+    line = next((x for x in result.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if result.returncode or not line:
+        sys.exit(f"{mode} failed:\n" + result.stdout[-2000:] + result.stderr[-4000:])
+    sample = json.loads(line[len("RESULT ") :])
+    sample["process_ms"] = (time.perf_counter() - started) * 1000
+    return sample
 
 
-def run(app: Path, runtime: Path, token: str, path: str, runs: int) -> dict[str, float]:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = subprocess.run(
-            [sys.executable, "-I", "-S", "-B", "-c", CHILD, str(app), str(runtime), token, path],
-            capture_output=True, text=True, cwd=app, env={"PATH": os.environ["PATH"], "TZ": "UTC"}, timeout=120,
-        )  # fmt: skip
-        wall = (time.perf_counter() - started) * 1000
-        line = next((x for x in result.stdout.splitlines() if x.startswith("RESULT ")), None)
-        if result.returncode or not line:
-            sys.exit(result.stdout[-2000:] + result.stderr[-3000:])
-        sample = json.loads(line[len("RESULT ") :])
-        sample["process_ms"] = wall
-        samples.append(sample)
-    return {key: statistics.median(s[key] for s in samples) for key in samples[0]}
+def median(python: str, app: Path, runtime: Path, mode: str, spec: dict, init_type: str, runs: int) -> dict:
+    samples = [child(python, app, runtime, mode, spec, init_type) for _ in range(runs)]
+    return {key: statistics.median(s[key] for s in samples) for key in samples[0]} | {
+        "first_all": sorted(round(s["first_ms"], 1) for s in samples),
+        "local_all": sorted(round(s["local_ms"], 1) for s in samples),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--zip", default=str(ROOT / "build" / "stackpro-dev.zip"))
-    parser.add_argument("--db", help="a migrated SQLite file with a staff user")
-    parser.add_argument("--path", default="/api/schema/")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument(
-        "--variants",
-        default="no-bytecode,prebuilt",
-        help="comma-separated; no-bytecode needs the dev venv to hold the deploy venv's package versions",
-    )
     args = parser.parse_args()
-    db = Path(args.db) if args.db else next(iter(sorted((ROOT / "build" / "pkgtest").glob("*/lambda.sqlite3"))), None)
-    if not db or not db.exists():
-        sys.exit("no migrated SQLite database: pass --db or run tests/serverless/test_packaged_handler.py")
-    site = ROOT / "build" / "deploy-venv" / "lib" / "python3.11" / "site-packages"
-    with tempfile.TemporaryDirectory(prefix="cold-start-") as tmp:
-        work = Path(tmp)
-        runtime = work / "runtime"
-        runtime.mkdir()
-        for name in ("boto3", "botocore", "s3transfer"):
-            (runtime / name).symlink_to(site / name)
-        copy = work / "db.sqlite3"
-        shutil.copy(db, copy)
-        token = staff_token(copy)
-        prebuilt = work / "prebuilt"
-        unzip_like_lambda(Path(args.zip), prebuilt)
-        write_settings(prebuilt, copy)
-        variants = args.variants.split(",")
-        bare = work / "no-bytecode"
-        if "no-bytecode" in variants:
-            shutil.copytree(prebuilt, bare, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            dev_site = Path(sys.prefix) / "lib" / "python3.11" / "site-packages"
-            for legacy in prebuilt.rglob("*.pyc"):
-                relative = legacy.relative_to(prebuilt)
-                if "__pycache__" in relative.parts or (prebuilt / relative.with_suffix(".py")).exists():
-                    continue
-                source = dev_site / relative.with_suffix(".py")
-                if not source.exists():
-                    sys.exit(f"no source for {relative} in {dev_site}: run with the project's .venv")
-                shutil.copy(source, bare / relative.with_suffix(".py"))
-        pycs = sum(1 for _ in prebuilt.rglob("*.pyc"))
-        print(
-            f"zip: {args.zip} ({Path(args.zip).stat().st_size / 1e6:.1f} MB), {pycs} .pyc files; median of {args.runs} runs"
-        )
-        print(
-            f"{'variant':<12} {'import+init':>12} {'1st request':>12} {'cold total':>11} {'process':>9} {'warm req':>9}"
-        )
-        for name, app in (("no-bytecode", bare), ("prebuilt", prebuilt)):
-            if name not in variants:
-                continue
-            r = run(app, runtime, token, args.path, args.runs)
-            print(f"{name:<12} {r['init_ms']:>10.0f}ms {r['first_ms']:>10.0f}ms {r['init_ms'] + r['first_ms']:>9.0f}ms"
-                  f" {r['process_ms']:>7.0f}ms {r['warm_ms']:>7.1f}ms")  # fmt: skip
+    python = subprocess.run(
+        [sys.executable, str(ROOT / "deploy" / "runtime_python.py")], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    import snapshot_restore_py
+
+    fake = FakeAnthropic().start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="cold-start-") as tmp:
+            work = Path(tmp)
+            runtime = work / "runtime"
+            runtime.mkdir()
+            (runtime / "snapshot_restore_py.py").symlink_to(snapshot_restore_py.__file__)
+            app = work / "app"
+            unzip_like_lambda(Path(args.zip), app)
+            database_url = args.database_url or f"sqlite:///{work / 'bench.sqlite3'}"
+            write_settings(app, database_url, fake.url)
+            email = f"cold-start-{uuid.uuid4().hex[:10]}@example.com"  # a fresh AI token allowance
+            setup = child(python, app, runtime, "setup", {"email": email}, "on-demand")
+            token, conversation = setup["token"], setup["conversation"]
+            listing = {"method": "GET", "path": "/api/v1/projects/", "token": token}
+
+            def send() -> dict:
+                return {
+                    "method": "POST",
+                    "path": f"/api/v1/assistant/conversations/{conversation}/messages/",
+                    "token": token,
+                    "body": {"content": f"Cold start question {uuid.uuid4().hex}"},  # never a cache hit
+                }
+
+            print(
+                f"zip: {args.zip} ({Path(args.zip).stat().st_size / 1e6:.1f} MB); {python}; database {database_url.split('@')[-1]}"
+            )
+            print(f"median of {args.runs} fresh processes each, ms")
+            snap_list = median(python, app, runtime, "restore", listing, "snap-start", args.runs)
+            snap_send = median(python, app, runtime, "restore", send(), "snap-start", args.runs)
+            plain_list = median(python, app, runtime, "plain", listing, "on-demand", args.runs)
+            plain_send = median(python, app, runtime, "plain", send(), "on-demand", args.runs)
+            init = statistics.median([snap_list["init_ms"], snap_send["init_ms"]])
+            rows = [
+                ("(a) init with SnapStart warm-up (import + INSTANTIATE)", f"{init:.0f}", ""),
+                ("(b) first request after restore: projects list", f"{snap_list['first_ms']:.1f}",
+                 f"goal <= 20; runs {snap_list['first_all']}; the next one {snap_list['warm_ms']:.1f}"),
+                ("(b) first request after restore: assistant send", f"{snap_send['first_ms']:.1f}",
+                 f"runs {snap_send['first_all']}; the next one {snap_send['warm_ms']:.1f}"),
+                ("    its local part (minus the upstream round trip)", f"{snap_send['local_ms']:.1f}",
+                 f"goal <= 20; runs {snap_send['local_all']}"),
+                ("(c) plain cold start: init + projects list", f"{plain_list['init_ms'] + plain_list['first_ms']:.0f}",
+                 f"goal <= 500; init {plain_list['init_ms']:.0f} + request {plain_list['first_ms']:.1f}"),
+                ("    a plain cold start's first assistant send", f"{plain_send['first_ms']:.0f}",
+                 f"imports the SDK; after init {plain_send['init_ms']:.0f}"),
+                ("    process wall time (interpreter start and exit)", f"{plain_list['process_ms']:.0f}", ""),
+            ]  # fmt: skip
+            for name, value, note in rows:
+                print(f"{name:<52} {value:>7}   {note}")
+    finally:
+        fake.stop()
 
 
 if __name__ == "__main__":

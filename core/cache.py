@@ -107,6 +107,17 @@ class ResilientRedisCache(RedisCache):
     def client(self) -> Any:
         return _BreakerClient(super().client, self)
 
+    def disconnect(self) -> None:
+        """Close every socket to Redis (the pool's and this thread's counter connection); the next
+        call opens new ones. Before a Lambda SnapStart snapshot (stackpro.lambda_app): a socket
+        restored from a snapshot would be shared by every copy of it."""
+        if self._client is not None:
+            self._client.do_close_clients()
+        counter = getattr(self._local, "counter", None)
+        if counter is not None:
+            counter.disconnect()
+        self._local = threading.local()
+
     # -- a window counter in one round trip (core.throttling.hit) --------------------------------
     _COUNT_SCRIPT = (
         "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"

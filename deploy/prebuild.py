@@ -7,13 +7,16 @@ the result: /var/task is read-only). Hash-based ``.pyc`` (PEP 552) do not depend
 - our own code gets *checked* hashes: Python hashes the source and recompiles if it changed, so a
   stale ``__pycache__`` can never ship outdated code;
 - site-packages get *sourceless* bytecode: a legacy ``module.pyc`` (unchecked hash) replaces each
-  ``module.py`` except ``__init__.py``, and no ``__pycache__`` remains, which saves ~9 MB zipped;
+  ``module.py`` except ``__init__.py``, which keeps its source and gets an unchecked-hash
+  ``__pycache__`` entry; pip's timestamp ``__pycache__`` files go, which saves ~9 MB zipped;
   Python imports the ``.pyc`` directly. The price: tracebacks inside dependencies show no source
-  lines. ``boto3``, ``botocore``, ``s3transfer`` (left out of the zip: the runtime provides them)
-  and ``zappa`` (whose ``handler.py`` Zappa copies) keep their sources with unchecked-hash
+  lines. ``zappa`` (whose ``handler.py`` Zappa copies) keeps its sources with unchecked-hash
   ``__pycache__``. Migrations folders keep their sources (Zappa ships them as ``.py``).
   This rewrites the venv, so it happens only in a venv carrying the ``.stackpro-deploy-venv`` marker
-  (``make deploy-venv`` creates it); in any other venv the dependencies are left alone.
+  (``make lambda-venv`` creates it); in any other venv the dependencies are left alone.
+
+The bytecode is the running interpreter's: the Lambda venv is made by the runtime's Python
+(deploy/runtime_python.py), and tests/serverless/test_package_audit.py checks the magic number.
 
 Run it by hand with ``python -m deploy.prebuild``.
 """
@@ -29,11 +32,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT_PACKAGES = ("core", "accounts", "notifications", "billing", "projects", "assistant", "stackpro")
+PROJECT_PACKAGES = ("core", "accounts", "notifications", "billing", "projects", "assistant", "console", "stackpro")
 DEPLOY_VENV_MARKER = ".stackpro-deploy-venv"
-RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer"}
-# Kept as sources with hash-based __pycache__: the runtime's SDK, and Zappa (it copies handler.py).
-KEEP_SOURCES = RUNTIME_PROVIDED | {"zappa"}
+# Kept as sources with hash-based __pycache__: Zappa (it copies handler.py).
+KEEP_SOURCES = {"zappa"}
 
 _FLAGS = {
     py_compile.PycInvalidationMode.CHECKED_HASH: 0b11,
@@ -55,7 +57,8 @@ def _up_to_date(source: Path, mode: py_compile.PycInvalidationMode) -> bool:
 
 
 def compile_sourceless(site_packages: Path) -> tuple[int, int]:
-    """Legacy ``x.pyc`` beside every ``x.py`` (newer than it), and no ``__pycache__``; returns counts."""
+    """Legacy ``x.pyc`` beside every ``x.py`` (newer than it) and no source; a package's
+    ``__init__.py`` keeps its source with an unchecked-hash ``__pycache__`` entry. Returns counts."""
     import shutil
 
     mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
@@ -65,33 +68,52 @@ def compile_sourceless(site_packages: Path) -> tuple[int, int]:
             continue
         paths = [top] if top.is_file() else [Path(d) for d, _, _ in os.walk(top)]
         for directory in paths:
-            if directory.name == "__pycache__":
-                shutil.rmtree(directory, ignore_errors=True)
+            if directory.name == "__pycache__":  # pip's timestamp bytecode: useless on Lambda
+                for cached in directory.iterdir():
+                    if not _is_init_cache(cached, mode):
+                        cached.unlink()
                 continue
             if directory.is_file():
                 sources = [directory] if directory.suffix == ".py" else []
-            elif directory.name == "migrations":
+            elif directory.name == "migrations" or not directory.exists():
                 continue
             else:
                 sources = [p for p in directory.iterdir() if p.suffix == ".py" and p.is_file()]
             for source in sources:
-                legacy = source.with_suffix(".pyc")
-                if _legacy_up_to_date(source, legacy):
+                # Zappa adds an *empty* __init__.py to a package folder without one, so __init__.py
+                # keeps its source, and its bytecode goes where Python looks for it: __pycache__
+                # (otherwise ~800 of them are compiled at every cold start, ~25 ms).
+                init = source.name == "__init__.py"
+                if init:
+                    source.with_suffix(".pyc").unlink(missing_ok=True)  # where earlier builds put it
+                cfile = importlib.util.cache_from_source(str(source)) if init else str(source.with_suffix(".pyc"))
+                if _up_to_date(source, mode) if init else _legacy_up_to_date(source, Path(cfile)):
                     fresh += 1
                 else:
                     try:
-                        py_compile.compile(
-                            str(source), cfile=str(legacy), doraise=True, invalidation_mode=mode, quiet=2
-                        )
+                        py_compile.compile(str(source), cfile=cfile, doraise=True, invalidation_mode=mode, quiet=2)
                         compiled += 1
                     except (py_compile.PyCompileError, OSError, ValueError):
                         continue  # not Python 3 (data files some packages ship): leave it alone
                 # Zappa drops a .py only when its .pyc is newer, but copies files without their
-                # times: remove the source instead. __init__.py stays (Zappa adds an *empty* one
-                # to a package folder without it); Python then uses that source, a small cost.
-                if source.name != "__init__.py":
+                # times: remove the source instead.
+                if not init:
                     source.unlink()
+        for pycache in [] if top.is_file() else top.rglob("__pycache__"):
+            if not any(pycache.iterdir()):
+                shutil.rmtree(pycache, ignore_errors=True)
     return compiled, fresh
+
+
+def _is_init_cache(cached: Path, mode: py_compile.PycInvalidationMode) -> bool:
+    """``__pycache__/__init__.<tag>.pyc`` written by this script for the current ``__init__.py``."""
+    source = cached.parent.parent / "__init__.py"
+    return (
+        cached.name.startswith("__init__.")
+        and source.is_file()
+        and str(cached) == importlib.util.cache_from_source(str(source))
+        and _up_to_date(source, mode)
+    )
 
 
 def _legacy_up_to_date(source: Path, legacy: Path) -> bool:

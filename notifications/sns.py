@@ -11,6 +11,7 @@ be replayed later.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import urllib.request
@@ -39,7 +40,11 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    # Built on first use: its HTTPS handler loads the system CA store (~17 ms), which only this
+    # webhook needs — not every Lambda cold start.
+    return urllib.request.build_opener(_NoRedirect)
 
 
 class SnsVerificationError(Exception):
@@ -58,9 +63,9 @@ def string_to_sign(message: dict[str, Any]) -> bytes:
 
 
 def _crypto() -> Any:
-    """The ``cryptography`` primitives, imported on first use: the Lambda package leaves the library
-    out (its wheels need a newer glibc than the python3.11 runtime has), and there a message cannot
-    be verified, so it is refused (fail closed) — see docs/notifications.md."""
+    """The ``cryptography`` primitives, imported on first use (only the webhook needs them). Where the
+    library is missing a message cannot be verified, so it is refused (fail closed) — see
+    docs/notifications.md."""
     try:
         from cryptography import exceptions, x509
         from cryptography.hazmat.primitives import hashes
@@ -78,7 +83,7 @@ def _certificate(url: str) -> Any:
     pem = cache.get(cache_key)
     if pem is None:
         try:
-            with _opener.open(url, timeout=5) as response:  # URL checked above; redirects refused
+            with _opener().open(url, timeout=5) as response:  # URL checked above; redirects refused
                 pem = response.read()
         except OSError as exc:
             raise SnsVerificationError(f"could not fetch the SNS signing certificate: {exc}")

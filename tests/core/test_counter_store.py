@@ -12,12 +12,12 @@ import os
 import threading
 
 import pytest
+from core.testing import assert_api_error
 from django.db import connection, connections
 from django.test import override_settings
 
 from core.jobs import purge_throttle_counters
 from core.models import ThrottleCounter
-from core.testing import assert_api_error
 from core.throttling import hit
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.servers import free_port, gunicorn, http

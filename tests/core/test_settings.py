@@ -40,6 +40,33 @@ def test_production_refuses_to_start_without_allowed_hosts():
     assert "ALLOWED_HOSTS" in result.stderr
 
 
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("mysql"), reason="needs MariaDB")
+def test_pymysql_connections_share_one_tls_context_and_still_require_tls():
+    """Parsing the RDS bundle costs 50-80 ms: PyMySQL gets one SSLContext per process (certificate and
+    host name checked) instead of one per connection. The local MariaDB has no TLS, so the connection
+    is refused — TLS is required, not skipped."""
+    code = (
+        "import ssl, django; django.setup(); from django.db import connection, connections;"
+        "first, second = connection.get_connection_params(), connections.create_connection('default').get_connection_params();"
+        "ctx = first['ssl'];"
+        "print(type(ctx).__name__, ctx is second['ssl'], ctx.verify_mode == ssl.CERT_REQUIRED, ctx.check_hostname,"
+        " 'ssl_ca' in first);"
+        "from django.db.utils import OperationalError\n"
+        "try:\n connection.ensure_connection(); print('connected')\n"
+        "except OperationalError as exc:\n print('refused', exc.args[0])"
+    )
+    url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/mysql?ssl_ca={RDS_CA}&ssl_verify_identity=true"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DB_DRIVER": "pymysql",
+        "DJANGO_SETTINGS_MODULE": "stackpro.settings.local",
+    }
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["SSLContext", "True", "True", "True", "False", "refused", "2026"], result.stdout
+
+
 RDS_CA = str(ROOT / "stackpro" / "certs" / "rds-global-bundle.pem")
 # A complete production environment: every variable production needs, nothing else.
 PRODUCTION_ENV = {

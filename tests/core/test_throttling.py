@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import redis
 from django.conf import settings as django_settings
 from django.test import RequestFactory
 
@@ -106,3 +107,28 @@ def test_the_window_counter_survives_redis_closing_its_connection():
     assert cache.client.get_client(write=True).client_kill(f"{host}:{port}")
     assert cache.count_in_window(key, 60) == 2
     assert cache.available
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
+def test_disconnect_closes_every_socket_and_the_next_calls_reconnect():
+    """Before a SnapStart snapshot (stackpro/lambda_app.py): no socket to Redis may survive into the
+    copies; the cache and the counter open new ones on their next use."""
+    from django.core.cache import cache
+
+    key = f"unit:window-disconnect:{os.getpid()}"
+    assert cache.count_in_window(key, 60) == 1
+    cache.set(f"{key}:plain", "x", 60)
+    counter_port = cache._local.counter._sock.getsockname()[1]
+    admin = redis.Redis.from_url(os.environ["REDIS_URL"])
+    ours = {c["id"] for c in admin.client_list() if c["addr"].endswith(f":{counter_port}")}
+    assert ours
+
+    cache.disconnect()
+    ids = {c["id"] for c in admin.client_list()}
+    assert not ours & ids  # the counter's socket is gone from the server's side
+    assert getattr(cache._local, "counter", None) is None
+    assert all(not pool_client for pool_client in cache._client._clients)  # the pool's clients dropped
+
+    assert cache.count_in_window(key, 60) == 2 and cache.get(f"{key}:plain") == "x"
+    assert cache._local.counter._sock.getsockname()[1] != counter_port

@@ -8,12 +8,23 @@ The plan is a list of steps; each step's outcome is written to the results file:
 - ``{"http": {"method", "path", "headers"?, "body"?, "source_ip"?, "version"?}}``: an API Gateway
   proxy event, REST (v1, the default) or HTTP API (``"version": "2.0"``); ``{jwt}`` in a header
   value is replaced by the last token (minted, or saved from a response field named by
-  ``"save_token"``, e.g. a login's ``"access"``);
+  ``"save_token"``, e.g. a login's ``"access"``); ``"save_id": "name"`` keeps the
+  response's ``id``, which replaces ``{name}`` in later paths;
 - ``{"event": {...}}``: any raw event (``manage``, scheduled, SQS...);
 - ``{"jwt": "email"}``: mint an access token for that user (stands in for a login endpoint);
 - ``{"expire_token": "email"}``: create one already-expired refresh token for that user;
 - ``{"publish": [[task, args], ...], "queue_url", "arn"}``: publish the tasks with Celery (to SQS),
-  receive them back and hand Zappa an SQS event built from the received messages.
+  receive them back and hand Zappa an SQS event built from the received messages;
+- ``{"settings": {...}}``: override Django settings for the rest of the run (as pytest-django's
+  ``settings`` fixture does), e.g. to take the SNS certificate from loopback;
+- ``{"eval": "expression"}``: its value (``SuppressedAddress``, ``connections`` and
+  ``assistant.claude`` as ``claude`` are in scope);
+- ``{"snapshot": true}``: what Lambda does around a SnapStart snapshot: call the hooks registered
+  with ``snapshot_restore_py`` before it and after the restore; reports the open database
+  connections before and after, and whether ``random`` was reseeded.
+
+Importing Zappa's handler runs init when ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` is set, as on Lambda;
+``init_ms`` in the results is that import.
 """
 
 from __future__ import annotations
@@ -126,9 +137,11 @@ def main() -> None:
     started = time.perf_counter()
     module, _, name = os.environ.get("_HANDLER", "handler.lambda_handler").rpartition(".")
     handler = getattr(importlib.import_module(module), name)
+    init_ms = round((time.perf_counter() - started) * 1000, 1)
     context = Context()
     results: list[dict] = []
     token = ""
+    saved: dict[str, str] = {}
     plan = json.load(open(PLAN))
     for step in plan:
         outcome: dict = {"step": step}
@@ -137,6 +150,9 @@ def main() -> None:
             if "http" in step:
                 spec = dict(step["http"])
                 save_token = spec.pop("save_token", None)
+                save_id = spec.pop("save_id", None)
+                for name, value in saved.items():
+                    spec["path"] = spec["path"].replace("{" + name + "}", value)
                 spec["headers"] = {k: v.replace("{jwt}", token) for k, v in (spec.get("headers") or {}).items()}
                 response = handler(http_event(**spec), context)
                 body = response.get("body") or ""
@@ -149,6 +165,8 @@ def main() -> None:
                 outcome.update(status=response["statusCode"], headers=response.get("headers", {}), body=parsed)
                 if save_token and isinstance(parsed, dict):
                     token = parsed[save_token]
+                if save_id and isinstance(parsed, dict):
+                    saved[save_id] = str(parsed["id"])
             elif "event" in step:
                 outcome["result"] = handler(step["event"], context)
             elif "jwt" in step:
@@ -174,16 +192,64 @@ def main() -> None:
                 outcome["result"] = "expired one"
             elif "publish" in step:
                 outcome.update(publish_and_consume(handler, context, step))
+            elif "settings" in step:
+                from django.conf import settings
+
+                for name, value in step["settings"].items():
+                    setattr(settings, name, value)
+            elif "eval" in step:
+                from django.db import connections
+
+                from assistant import claude
+                from notifications.models import SuppressedAddress
+
+                scope = {"SuppressedAddress": SuppressedAddress, "connections": connections, "claude": claude}
+                outcome["result"] = eval(step["eval"], scope)  # noqa: S307 — the test's own plan
+            elif "snapshot" in step:
+                outcome.update(snapshot_and_restore())
             outcome["ok"] = True
         except Exception as exc:  # noqa: BLE001 — report, the test asserts
             outcome.update(ok=False, error=repr(exc), traceback=traceback.format_exc())
         outcome["ms"] = round((time.perf_counter() - step_started) * 1000, 1)
         results.append(outcome)
     json.dump(
-        {"results": results, "total_ms": round((time.perf_counter() - started) * 1000, 1), "sys_path": sys.path},
+        {
+            "results": results,
+            "init_ms": init_ms,
+            "python": list(sys.version_info[:2]),
+            "total_ms": round((time.perf_counter() - started) * 1000, 1),
+            "sys_path": sys.path,
+        },
         open(RESULTS, "w"),
         default=str,
     )
+
+
+def snapshot_and_restore() -> dict:
+    import random
+
+    import snapshot_restore_py
+    from django.db import connections
+
+    def open_connections() -> list[str]:
+        return [alias for alias in connections if connections[alias].connection is not None]
+
+    before = open_connections()
+    for function, args, kwargs in snapshot_restore_py._before_snapshot_registry:
+        function(*args, **kwargs)
+    after = open_connections()
+    state = random.getstate()
+    for function, args, kwargs in snapshot_restore_py._after_restore_registry:
+        function(*args, **kwargs)
+    return {
+        "hooks": [
+            [f.__module__ + "." + f.__name__ for f, _, _ in registry]
+            for registry in (snapshot_restore_py._before_snapshot_registry, snapshot_restore_py._after_restore_registry)
+        ],
+        "open_before": before,
+        "open_after": after,
+        "reseeded": random.getstate() != state,
+    }
 
 
 def publish_and_consume(handler, context, step: dict) -> dict:

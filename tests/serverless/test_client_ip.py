@@ -20,6 +20,7 @@ from tests.serverless.test_packaged_handler import (  # noqa: F401 (fixtures)
     packaged_env,
     run_driver,
     runtime_dir,
+    runtime_python,
     write_settings,
 )
 
@@ -30,7 +31,13 @@ def an_address() -> str:
     return f"198.18.{random.randrange(256)}.{random.randrange(1, 255)}"  # noqa: S311 (a test address)
 
 
-def test_forged_x_forwarded_for_does_not_escape_the_per_ip_limit(package_dir, runtime_dir, moto_endpoint, tmp_path):  # noqa: F811
+def test_forged_x_forwarded_for_does_not_escape_the_per_ip_limit(
+    package_dir,  # noqa: F811
+    runtime_dir,  # noqa: F811
+    runtime_python,  # noqa: F811
+    moto_endpoint,
+    tmp_path,
+):
     write_settings(package_dir, tmp_path, packaged_env(package_dir, moto_endpoint, {"THROTTLE_LOGIN_IP": "3/5m"}))
     attempt = {"email": f"nobody-{uuid.uuid4().hex[:8]}@example.com", "password": "wrong-password"}
     plan: list[dict] = [{"event": {"manage": "migrate --noinput"}}]
@@ -52,7 +59,7 @@ def test_forged_x_forwarded_for_does_not_escape_the_per_ip_limit(package_dir, ru
                 }
             )
     plan.append({"http": {"method": "POST", "path": "/api/v1/auth/token/", "body": attempt, "source_ip": an_address()}})
-    report, _ = run_driver(package_dir, runtime_dir, tmp_path, plan, LAMBDA_ENV)
+    report, _ = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, plan, LAMBDA_ENV)
     steps = report["results"]
     assert all(step["ok"] for step in steps), json.dumps([s for s in steps if not s["ok"]], indent=2)[:3000]
     statuses = [step["status"] for step in steps[1:]]

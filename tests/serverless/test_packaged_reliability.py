@@ -21,6 +21,7 @@ from tests.serverless.test_packaged_handler import (  # noqa: F401 (fixtures)
     packaged_env,
     run_driver,
     runtime_dir,
+    runtime_python,
     write_settings,
 )
 
@@ -29,7 +30,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 UNMAPPED = "arn:aws:sqs:us-east-1:999999999999:stackpro-dev-tasks-renamed"
 
 
-def test_a_batch_from_an_unmapped_queue_fails_the_invocation(package_dir, runtime_dir, moto_endpoint, tmp_path):  # noqa: F811
+def test_a_batch_from_an_unmapped_queue_fails_the_invocation(
+    package_dir,  # noqa: F811
+    runtime_dir,  # noqa: F811
+    runtime_python,  # noqa: F811
+    moto_endpoint,
+    tmp_path,
+):
     sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=moto_endpoint)
     queue_url = sqs.create_queue(QueueName="stackpro-dev-tasks")["QueueUrl"]
     write_settings(package_dir, tmp_path, packaged_env(package_dir, moto_endpoint, {"CELERY_SQS_QUEUE_URL": queue_url}))
@@ -42,7 +49,7 @@ def test_a_batch_from_an_unmapped_queue_fails_the_invocation(package_dir, runtim
             "arn": UNMAPPED,
         },
     ]
-    report, output = run_driver(package_dir, runtime_dir, tmp_path, plan, LAMBDA_ENV)
+    report, output = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, plan, LAMBDA_ENV)
     migrate, batch = report["results"]
     assert migrate["ok"], migrate
     assert not batch["ok"] and "UnmappedEventSource" in batch["error"] and UNMAPPED in batch["error"], batch
@@ -52,6 +59,7 @@ def test_a_batch_from_an_unmapped_queue_fails_the_invocation(package_dir, runtim
 
 def test_a_login_limit_holds_across_two_handler_instances_without_redis(
     package_dir,  # noqa: F811
+    runtime_python,  # noqa: F811
     runtime_dir,  # noqa: F811
     moto_endpoint,
     tmp_path,
@@ -68,8 +76,8 @@ def test_a_login_limit_holds_across_two_handler_instances_without_redis(
         login,
         login,
     ]
-    first, _ = run_driver(package_dir, runtime_dir, tmp_path, first_plan, LAMBDA_ENV)
-    second, _ = run_driver(package_dir, runtime_dir, tmp_path, [login, login, login], LAMBDA_ENV)
+    first, _ = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, first_plan, LAMBDA_ENV)
+    second, _ = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, [login, login, login], LAMBDA_ENV)
     steps = first["results"] + second["results"]
     assert all(step["ok"] for step in steps), json.dumps([s for s in steps if not s["ok"]], indent=2)[:3000]
     assert steps[1]["status"] == 201, steps[1]

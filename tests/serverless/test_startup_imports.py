@@ -1,5 +1,5 @@
-"""Start-up stays light: what a cold start imports must not include the anthropic SDK (~1 s of
-imports, docs/performance.md), which assistant.claude loads on its first call."""
+"""Start-up stays light: what a cold start imports must not include the anthropic SDK or its HTTP
+client httpx2 (~1 s of imports, docs/performance.md), which assistant.claude loads on its first call."""
 
 import os
 import subprocess
@@ -11,7 +11,7 @@ django.setup()
 from django.urls import get_resolver
 get_resolver().url_patterns  # every view module, as the first request loads them
 import assistant.claude, assistant.services
-print("anthropic" in sys.modules)
+print("anthropic" in sys.modules or "httpx2" in sys.modules)
 """
 
 

@@ -62,3 +62,17 @@ def test_deploy_credentials_come_from_an_oidc_role():
     assert "role-to-assume" in aws["with"] and "aws-access-key-id" not in aws["with"]
     assert "AWS_DEPLOY_ROLE_ARN_PROD" in aws["with"]["role-to-assume"]
     assert "secrets." not in WORKFLOW.read_text()
+
+
+def test_both_jobs_set_up_the_lambda_runtimes_python():
+    """The package is built by the runtime's interpreter (deploy/runtime_python.py): the tests build it
+    (test_packaged_handler.py) and the deploy job ships it."""
+    workflow = load()
+    runtime = json.loads((ROOT / "zappa_settings.json").read_text())["base"]["runtime"]
+    assert workflow["env"]["LAMBDA_PYTHON_VERSION"] == runtime.removeprefix("python")
+    for job in ("test", "deploy"):
+        setup = next(
+            s for s in workflow["jobs"][job]["steps"] if str(s.get("uses", "")).startswith("actions/setup-python")
+        )
+        versions = setup["with"]["python-version"].strip().splitlines()
+        assert versions == ["${{ env.LAMBDA_PYTHON_VERSION }}", "${{ env.PYTHON_VERSION }}"], versions

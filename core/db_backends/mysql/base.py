@@ -9,11 +9,16 @@ docs/performance.md, "CPU per request of the projects list").
   ``Retry-After``) instead of being replaced silently.
 - DATETIME values are read by ``datetime.fromisoformat`` (C) instead of the driver's Python
   function; anything else (zero dates, a bare date) still goes to the driver's own function.
+- With PyMySQL and TLS (``ssl_ca``; RDS), ``shared_ssl_context`` builds the CA bundle's
+  ``SSLContext`` once per process (``stackpro.lambda_app.warm_up`` does it during init) instead of
+  on every new connection (50-80 ms each: docs/performance.md); the checks are the same.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
+import ssl
 import time
 from typing import Any
 
@@ -34,6 +39,28 @@ def read_datetime(value: Any) -> Any:
     return _DRIVER_DATETIME(value)
 
 
+@functools.lru_cache(maxsize=4)
+def shared_ssl_context(ca: str, verify_identity: bool) -> ssl.SSLContext:
+    """The TLS context PyMySQL would build from ``ssl_ca``/``ssl_verify_cert``/``ssl_verify_identity``,
+    built once: SSLContext objects are meant to be shared by connections and threads."""
+    context = ssl.create_default_context(cafile=ca)
+    context.check_hostname = verify_identity
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def pymysql_tls(params: dict[str, Any]) -> dict[str, Any]:
+    """Connection kwargs with PyMySQL's ``ssl_*`` options (core.db._tls_options) replaced by the
+    shared context; anything else (mysqlclient's ``ssl`` dict, no TLS) is returned unchanged."""
+    if not params.get("ssl_ca"):
+        return params
+    params = dict(params)
+    ca, verify_identity = params.pop("ssl_ca"), bool(params.pop("ssl_verify_identity", False))
+    params.pop("ssl_verify_cert", None)
+    params["ssl"] = shared_ssl_context(ca, verify_identity)
+    return params
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     _proven_at: float | None = None  # monotonic time the connection last finished a request cleanly
     _used = False  # a cursor was opened since the last request boundary
@@ -41,7 +68,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         params["conv"] = {**params["conv"], FIELD_TYPE.DATETIME: read_datetime}
-        return params
+        return pymysql_tls(params)
 
     def _cursor(self, name: Any = None) -> Any:
         self._used = True
