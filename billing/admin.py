@@ -15,8 +15,9 @@ from djstripe.admin.admin import CustomerAdmin as DjstripeCustomerAdmin
 from djstripe.admin.admin import InvoiceAdmin as DjstripeInvoiceAdmin
 from djstripe.admin.admin import SubscriptionAdmin as DjstripeSubscriptionAdmin
 
+from . import stripe_data
 from .models import Plan, ProcessedStripeEvent, StripeErasure
-from .selectors import billing_summary_for_user, subscription_period, subscription_price
+from .selectors import billing_summary_for_user
 from .services import stripe_sync, subscription_resync
 
 
@@ -97,9 +98,8 @@ class SubscriptionPlanFilter(admin.SimpleListFilter):
         return queryset.filter(stripe_data__items__data__0__price__lookup_key=plan.stripe_price_lookup_key)
 
 
-def _plan_label(data: dict[str, Any]) -> str:
-    price_id, lookup_key = subscription_price(data)
-    return lookup_key or price_id or "—"
+def _subscription(obj: djstripe_models.Subscription) -> stripe_data.Subscription:
+    return stripe_data.Subscription.from_stripe(obj.stripe_data)
 
 
 admin.site.unregister(djstripe_models.Subscription)
@@ -117,19 +117,20 @@ class SubscriptionAdmin(DjstripeSubscriptionAdmin):
 
     @admin.display(description="status")
     def status_display(self, obj: djstripe_models.Subscription) -> str:
-        return obj.stripe_data.get("status") or "—"
+        return _subscription(obj).status or "—"
 
     @admin.display(description="price")
     def plan_display(self, obj: djstripe_models.Subscription) -> str:
-        return _plan_label(obj.stripe_data)
+        sub = _subscription(obj)
+        return sub.price_lookup_key or sub.price_id or "—"
 
     @admin.display(description="period end")
     def period_end_display(self, obj: djstripe_models.Subscription) -> Any:
-        return subscription_period(obj.stripe_data)[1]
+        return _subscription(obj).current_period_end
 
     @admin.display(description="cancels at period end", boolean=True)
     def cancel_at_period_end_display(self, obj: djstripe_models.Subscription) -> bool:
-        return bool(obj.stripe_data.get("cancel_at_period_end"))
+        return _subscription(obj).cancel_at_period_end
 
     @admin.action(description="Resync from Stripe")
     def resync_from_stripe(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -184,16 +185,16 @@ class InvoiceAdmin(DjstripeInvoiceAdmin):
 
     @admin.display(description="number")
     def number_display(self, obj: djstripe_models.Invoice) -> str:
-        return obj.stripe_data.get("number") or obj.id
+        return stripe_data.Invoice.from_stripe(obj.stripe_data).number or obj.id
 
     @admin.display(description="status")
     def status_display(self, obj: djstripe_models.Invoice) -> str:
-        return obj.stripe_data.get("status") or "—"
+        return stripe_data.Invoice.from_stripe(obj.stripe_data).status or "—"
 
     @admin.display(description="amount due")
     def amount_due_display(self, obj: djstripe_models.Invoice) -> Any:
-        return obj.stripe_data.get("amount_due")
+        return stripe_data.Invoice.from_stripe(obj.stripe_data).amount_due
 
     @admin.display(description="currency")
     def currency_display(self, obj: djstripe_models.Invoice) -> str:
-        return obj.stripe_data.get("currency") or ""
+        return stripe_data.Invoice.from_stripe(obj.stripe_data).currency

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.html import format_html
+from djstripe.models import WebhookEventTrigger
+
+from billing.selectors import webhook_failures_filter
 
 from . import admin_fallback, admin_user, services
 from .models import TaskFailure
@@ -24,7 +27,6 @@ class TaskFailureAdmin(admin_fallback.ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 # ---- Stripe webhook events (dj-stripe's WebhookEventTrigger) -----------------------------------
-from djstripe.models import WebhookEventTrigger  # noqa: E402
 
 
 class WebhookStatusFilter(admin.SimpleListFilter):
@@ -36,7 +38,7 @@ class WebhookStatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
         if self.value() == "failed":
-            return queryset.filter(Q(processed=False) | ~Q(exception="") | Q(valid=False))
+            return queryset.filter(webhook_failures_filter())
         if self.value() == "processed":
             return queryset.filter(processed=True, exception="")
         if self.value() == "invalid":
