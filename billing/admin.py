@@ -21,6 +21,7 @@ from djstripe import models as djstripe_models
 from djstripe.admin.admin import CustomerAdmin as DjstripeCustomerAdmin
 from djstripe.admin.admin import InvoiceAdmin as DjstripeInvoiceAdmin
 from djstripe.admin.admin import SubscriptionAdmin as DjstripeSubscriptionAdmin
+from djstripe.admin.utils import ReadOnlyMixin
 
 from . import stripe_data
 from .models import Plan, ProcessedStripeEvent, StripeErasure
@@ -108,16 +109,11 @@ class SubscriptionPlanFilter(admin.SimpleListFilter):
         return queryset.filter(stripe_data__items__data__0__price__lookup_key=plan.stripe_price_lookup_key)
 
 
-class StripeMirrorAdmin:
-    """Read-only for everyone; only our own actions (which go through Stripe) are offered."""
+class StripeMirrorAdmin(ReadOnlyMixin):
+    """Read-only for everyone (no add or change: dj-stripe's mixin; no delete); only our own
+    actions, which go through Stripe, are offered."""
 
     own_actions: tuple[str, ...] = ()
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

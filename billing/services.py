@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from .models import Plan, StripeErasure
 from .selectors import current_billing, customer_for_user, plan_get_purchasable
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SUBSCRIBER_KEY = "djstripe_subscriber"  # dj-stripe links a Stripe customer to our user by this metadata key
 
@@ -260,14 +261,7 @@ def stripe_sync(
         if remote.customer_id in erased:  # an erased account's: never mirrored again
             continue
         result.subscriptions += 1
-        try:
-            _, changed = subscription_store(remote=remote)
-        except Exception as exc:  # noqa: BLE001 - report and continue with the next object
-            result.errors += 1
-            say(f"  subscription {remote.id}: error {exc}")
-            continue
-        result.fixed += int(changed)
-        say(f"  subscription {remote.id}: {remote.status}{' (fixed)' if changed else ''}")
+        _repair(result, say, f"subscription {remote.id}", _store_reported, remote)
 
     live = Subscription.objects.exclude(stripe_data__status__in=["canceled", "incomplete_expired"])
     if customer_id:
@@ -277,14 +271,7 @@ def stripe_sync(
         say(f"Checking {len(leftovers)} local subscription(s) Stripe did not list…")
     for sid in leftovers:
         result.subscriptions += 1
-        try:
-            row, changed = subscription_resync(subscription_id=sid)
-        except Exception as exc:  # noqa: BLE001
-            result.errors += 1
-            say(f"  subscription {sid}: error {exc}")
-            continue
-        result.fixed += int(changed)
-        say(f"  subscription {sid}: {row.stripe_data.get('status') if row else '?'}{' (fixed)' if changed else ''}")
+        _repair(result, say, f"subscription {sid}", _resync_reported, sid)
 
     customers = Customer.objects.filter(date_purged__isnull=True)
     customers = customers.filter(id=customer_id) if customer_id else customers.exclude(subscriber=None)
@@ -294,15 +281,36 @@ def stripe_sync(
     say(f"Checking {len(ids)} customer(s)…")
     for index, cid in enumerate(ids, start=1):
         result.customers += 1
-        try:
-            _, changed = customer_resync(customer_id=cid)
-        except Exception as exc:  # noqa: BLE001
-            result.errors += 1
-            say(f"  [{index}/{len(ids)}] customer {cid}: error {exc}")
-            continue
-        result.fixed += int(changed)
-        say(f"  [{index}/{len(ids)}] customer {cid}{' (fixed)' if changed else ''}")
+        _repair(result, say, f"[{index}/{len(ids)}] customer {cid}", _customer_reported, cid)
     return result
+
+
+# Each repairs one object and returns (what to report after its label, whether it changed anything).
+def _store_reported(remote: stripe_data.Subscription) -> tuple[str, bool]:
+    return f": {remote.status}", subscription_store(remote=remote)[1]
+
+
+def _customer_reported(customer_id: str) -> tuple[str, bool]:
+    return "", customer_resync(customer_id=customer_id)[1]
+
+
+def _resync_reported(subscription_id: str) -> tuple[str, bool]:
+    row, changed = subscription_resync(subscription_id=subscription_id)
+    return f": {row.stripe_data.get('status') if row else '?'}", changed
+
+
+def _repair(
+    result: SyncResult, say: Callable[[str], None], label: str, repair: Callable[[T], tuple[str, bool]], target: T
+) -> None:
+    """Run one object's repair and count it; a failure is counted and reported, and the run goes on."""
+    try:
+        state, changed = repair(target)
+    except Exception as exc:  # noqa: BLE001 - report and continue with the next object
+        result.errors += 1
+        say(f"  {label}: error {exc}")
+        return
+    result.fixed += int(changed)
+    say(f"  {label}{state}{' (fixed)' if changed else ''}")
 
 
 # ------------------------------------------------------------------------------------------------
