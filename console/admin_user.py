@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from accounts.admin import UserAdmin as AccountsUserAdmin
+from billing.selectors import entitlements_for_user
 
 from . import panels
 from .actions import USER_ACTIONS
@@ -64,7 +65,7 @@ class ConsoleUserAdmin(AccountsUserAdmin):
         user = self.get_object(request, object_id)
         extra = dict(extra_context or {})
         if user is not None and self.has_view_or_change_permission(request, user):
-            ents = panels.entitlements(user)
+            ents = entitlements_for_user(user=user)
             extra.update(
                 console_entitlements=ents,
                 console_usage=panels.usage_against_limits(user, ents),

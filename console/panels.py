@@ -11,7 +11,7 @@ from typing import Any
 
 from accounts.models import AuthEvent
 from billing.entitlements import Entitlements
-from billing.selectors import entitlements_for_user, subscription_list_for_user
+from billing.selectors import subscription_list_for_user
 from core.registry import usage_providers
 from projects.models import Project
 
@@ -53,10 +53,6 @@ class Panel:
     rows: list[list[Any]] = field(default_factory=list)
     empty: str = "Nothing yet."
     note: str = ""
-
-
-def entitlements(user: Any) -> Entitlements:
-    return entitlements_for_user(user=user)
 
 
 def usage_against_limits(user: Any, ents: Entitlements) -> list[Usage]:
