@@ -53,16 +53,16 @@ class PlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProcessedStripeEvent)
-class ProcessedStripeEventAdmin(admin.ModelAdmin):
+class ProcessedStripeEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The exactly-once ledger of our webhook reactions: a deleted row would let a replayed event
+    run its reaction (and its emails) again, so no one deletes here either."""
+
     list_display = ("event_id", "type", "processed_at")
     list_filter = ("type",)
     search_fields = ("event_id",)
     date_hierarchy = "processed_at"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

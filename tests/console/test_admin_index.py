@@ -58,6 +58,19 @@ def test_curated_mirror_tables_cannot_be_added_changed_or_deleted(root_client) -
     assert Customer.objects.get(pk=customer.pk).email == ""
 
 
+def test_the_processed_events_ledger_cannot_be_emptied(root_client) -> None:
+    """A deleted ProcessedStripeEvent row would let a replayed webhook run its reaction again."""
+    from billing.models import ProcessedStripeEvent
+
+    row = ProcessedStripeEvent.objects.create(event_id="evt_done", type="invoice.paid")
+    assert (
+        root_client.post(admin_url("billing_processedstripeevent_delete", row.pk), {"post": "yes"}).status_code == 403
+    )
+    changelist = root_client.get(admin_url("billing_processedstripeevent_changelist")).content.decode()
+    assert 'value="delete_selected"' not in changelist
+    assert ProcessedStripeEvent.objects.filter(pk=row.pk).exists()
+
+
 def test_operations_tables_are_read_only(root_client) -> None:
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
