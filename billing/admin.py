@@ -1,5 +1,12 @@
-"""Admin: the plan catalogue (editable), and dj-stripe's customers, subscriptions and invoices with
-plan/status filters, useful columns and a "Resync from Stripe" action."""
+"""Admin: the plan catalogue (editable), and the curated, read-only part of dj-stripe's mirror.
+
+Stripe is the source of truth for the mirror: a row added or edited here would be one Stripe never
+heard of. So staff see customers, subscriptions, invoices, prices, products, events and webhook
+endpoints read-only (customers and subscriptions with filters, useful columns and a "Resync from
+Stripe" action, which asks Stripe); the rest of the mirror (charges, payouts, mandates, …) is left
+off the index and open to superusers only, read-only too. dj-stripe's own admin actions (cancel,
+sync every object) and the unchecked URL they post to are not offered.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +21,15 @@ from djstripe import models as djstripe_models
 from djstripe.admin.admin import CustomerAdmin as DjstripeCustomerAdmin
 from djstripe.admin.admin import InvoiceAdmin as DjstripeInvoiceAdmin
 from djstripe.admin.admin import SubscriptionAdmin as DjstripeSubscriptionAdmin
+from djstripe.admin.utils import ReadOnlyMixin
 
+from . import stripe_data
 from .models import Plan, ProcessedStripeEvent, StripeErasure
-from .selectors import billing_summary_for_user, subscription_period, subscription_price
+from .selectors import billing_summary_for_user
 from .services import stripe_sync, subscription_resync
+
+# Who may run an action that asks Stripe (the staff console's permission; superusers hold every one).
+RESYNC_PERMISSION = "console.resync_billing"
 
 
 @admin.register(Plan)
@@ -41,16 +53,16 @@ class PlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProcessedStripeEvent)
-class ProcessedStripeEventAdmin(admin.ModelAdmin):
+class ProcessedStripeEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The exactly-once ledger of our webhook reactions: a deleted row would let a replayed event
+    run its reaction (and its emails) again, so no one deletes here either."""
+
     list_display = ("event_id", "type", "processed_at")
     list_filter = ("type",)
     search_fields = ("event_id",)
     date_hierarchy = "processed_at"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -97,9 +109,53 @@ class SubscriptionPlanFilter(admin.SimpleListFilter):
         return queryset.filter(stripe_data__items__data__0__price__lookup_key=plan.stripe_price_lookup_key)
 
 
-def _plan_label(data: dict[str, Any]) -> str:
-    price_id, lookup_key = subscription_price(data)
-    return lookup_key or price_id or "—"
+class StripeMirrorAdmin(ReadOnlyMixin):
+    """Read-only for everyone (no add or change: dj-stripe's mixin; no delete); only our own
+    actions, which go through Stripe, are offered."""
+
+    own_actions: tuple[str, ...] = ()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_resync_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(RESYNC_PERMISSION)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)  # type: ignore[misc]
+        return {name: action for name, action in actions.items() if name in self.own_actions}
+
+    def get_urls(self) -> list:
+        # dj-stripe's action view checks no permission (any staff member could cancel anything).
+        urls = super().get_urls()  # type: ignore[misc]
+        return [url for url in urls if getattr(url, "name", None) != "djstripe_custom_action"]
+
+
+class HiddenStripeMirrorAdmin(StripeMirrorAdmin):
+    """Off the index; superusers only."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+
+def _resync_each(model_admin: admin.ModelAdmin, request: HttpRequest, ids: Any, resync: Any) -> None:
+    fixed = errors = 0
+    for object_id in ids:
+        try:
+            changed, failed = resync(object_id)
+            fixed += changed
+            errors += failed
+        except Exception as exc:  # noqa: BLE001 - shown to staff, the others still run
+            errors += 1
+            model_admin.message_user(request, f"{object_id}: {exc}", messages.ERROR)
+    model_admin.message_user(request, f"Resynced from Stripe: {fixed} fixed, {errors} error(s).")
+
+
+def _subscription(obj: djstripe_models.Subscription) -> stripe_data.Subscription:
+    return stripe_data.Subscription.from_stripe(obj.stripe_data)
 
 
 admin.site.unregister(djstripe_models.Subscription)
@@ -108,49 +164,47 @@ admin.site.unregister(djstripe_models.Invoice)
 
 
 @admin.register(djstripe_models.Subscription)
-class SubscriptionAdmin(DjstripeSubscriptionAdmin):
+class SubscriptionAdmin(StripeMirrorAdmin, DjstripeSubscriptionAdmin):
     list_display = ("customer", "status_display", "plan_display", "period_end_display", "cancel_at_period_end_display")
     list_filter = (SubscriptionStatusFilter, SubscriptionPlanFilter)
     list_select_related = ("customer", "customer__subscriber", "djstripe_owner_account")
     search_fields = ("customer__email", "customer__id", "customer__subscriber__email")
     actions = ["resync_from_stripe"]
+    own_actions = ("resync_from_stripe",)
 
     @admin.display(description="status")
     def status_display(self, obj: djstripe_models.Subscription) -> str:
-        return obj.stripe_data.get("status") or "—"
+        return _subscription(obj).status or "—"
 
     @admin.display(description="price")
     def plan_display(self, obj: djstripe_models.Subscription) -> str:
-        return _plan_label(obj.stripe_data)
+        sub = _subscription(obj)
+        return sub.price_lookup_key or sub.price_id or "—"
 
     @admin.display(description="period end")
     def period_end_display(self, obj: djstripe_models.Subscription) -> Any:
-        return subscription_period(obj.stripe_data)[1]
+        return _subscription(obj).current_period_end
 
     @admin.display(description="cancels at period end", boolean=True)
     def cancel_at_period_end_display(self, obj: djstripe_models.Subscription) -> bool:
-        return bool(obj.stripe_data.get("cancel_at_period_end"))
+        return _subscription(obj).cancel_at_period_end
 
-    @admin.action(description="Resync from Stripe")
+    @admin.action(description="Resync from Stripe", permissions=["resync"])
     def resync_from_stripe(self, request: HttpRequest, queryset: QuerySet) -> None:
-        fixed = errors = 0
-        for sid in queryset.values_list("id", flat=True):
-            try:
-                _, changed = subscription_resync(subscription_id=sid)
-                fixed += int(changed)
-            except Exception as exc:  # noqa: BLE001 - shown to staff, the others still run
-                errors += 1
-                self.message_user(request, f"{sid}: {exc}", messages.ERROR)
-        self.message_user(request, f"Resynced from Stripe: {fixed} fixed, {errors} error(s).")
+        def resync(sid: str) -> tuple[int, int]:
+            return int(subscription_resync(subscription_id=sid)[1]), 0
+
+        _resync_each(self, request, queryset.values_list("id", flat=True), resync)
 
 
 @admin.register(djstripe_models.Customer)
-class CustomerAdmin(DjstripeCustomerAdmin):
+class CustomerAdmin(StripeMirrorAdmin, DjstripeCustomerAdmin):
     list_display = ("subscriber", "email", "date_purged")
     list_select_related = ("subscriber", "default_payment_method", "djstripe_owner_account")
     search_fields = ("email", "subscriber__email")
     readonly_fields = ("billing_summary",)
     actions = ["resync_from_stripe"]
+    own_actions = ("resync_from_stripe",)
 
     @admin.display(description="entitlements and usage")
     def billing_summary(self, obj: djstripe_models.Customer) -> str:
@@ -159,22 +213,17 @@ class CustomerAdmin(DjstripeCustomerAdmin):
         summary = billing_summary_for_user(user=obj.subscriber)
         return format_html("<pre>{}</pre>", json.dumps(summary, indent=2, default=str))
 
-    @admin.action(description="Resync from Stripe")
+    @admin.action(description="Resync from Stripe", permissions=["resync"])
     def resync_from_stripe(self, request: HttpRequest, queryset: QuerySet) -> None:
-        fixed = errors = 0
-        for cid in queryset.values_list("id", flat=True):
-            try:
-                result = stripe_sync(customer_id=cid)
-                fixed += result.fixed
-                errors += result.errors
-            except Exception as exc:  # noqa: BLE001
-                errors += 1
-                self.message_user(request, f"{cid}: {exc}", messages.ERROR)
-        self.message_user(request, f"Resynced from Stripe: {fixed} fixed, {errors} error(s).")
+        def resync(cid: str) -> tuple[int, int]:
+            result = stripe_sync(customer_id=cid)
+            return result.fixed, result.errors
+
+        _resync_each(self, request, queryset.values_list("id", flat=True), resync)
 
 
 @admin.register(djstripe_models.Invoice)
-class InvoiceAdmin(DjstripeInvoiceAdmin):
+class InvoiceAdmin(StripeMirrorAdmin, DjstripeInvoiceAdmin):
     list_display = ("number_display", "status_display", "amount_due_display", "currency_display", "customer")
     list_select_related = ("customer", "customer__subscriber", "djstripe_owner_account")
     search_fields = ("customer__email", "customer__subscriber__email")
@@ -184,16 +233,43 @@ class InvoiceAdmin(DjstripeInvoiceAdmin):
 
     @admin.display(description="number")
     def number_display(self, obj: djstripe_models.Invoice) -> str:
-        return obj.stripe_data.get("number") or obj.id
+        return stripe_data.Invoice.from_stripe(obj.stripe_data).number or obj.id
 
     @admin.display(description="status")
     def status_display(self, obj: djstripe_models.Invoice) -> str:
-        return obj.stripe_data.get("status") or "—"
+        return stripe_data.Invoice.from_stripe(obj.stripe_data).status or "—"
 
     @admin.display(description="amount due")
     def amount_due_display(self, obj: djstripe_models.Invoice) -> Any:
-        return obj.stripe_data.get("amount_due")
+        return stripe_data.Invoice.from_stripe(obj.stripe_data).amount_due
 
     @admin.display(description="currency")
     def currency_display(self, obj: djstripe_models.Invoice) -> str:
-        return obj.stripe_data.get("currency") or ""
+        return stripe_data.Invoice.from_stripe(obj.stripe_data).currency
+
+
+# The rest of the curated section: dj-stripe's own admins, read-only. Everything else of the
+# mirror (webhook event triggers excepted: the console shows those) is hidden.
+CURATED = (
+    djstripe_models.Customer,
+    djstripe_models.Subscription,
+    djstripe_models.Invoice,
+    djstripe_models.Price,
+    djstripe_models.Product,
+    djstripe_models.Event,
+    djstripe_models.WebhookEndpoint,
+    djstripe_models.WebhookEventTrigger,
+)
+
+
+def _restrict_mirror(site: admin.AdminSite) -> None:
+    for model, model_admin in list(site._registry.items()):
+        if model._meta.app_label != "djstripe" or isinstance(model_admin, StripeMirrorAdmin):
+            continue
+        mixin = StripeMirrorAdmin if model in CURATED else HiddenStripeMirrorAdmin
+        restricted = type(type(model_admin).__name__, (mixin, type(model_admin)), {"__module__": __name__})
+        site.unregister(model)
+        site.register(model, restricted)
+
+
+_restrict_mirror(admin.site)

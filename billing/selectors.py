@@ -11,20 +11,23 @@ answer is memoised on the user object for the rest of the request.
 from __future__ import annotations
 
 import logging
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from djstripe.models import Customer, Invoice, Price, Subscription
+from djstripe.models import Customer, Invoice, Price, Product, Subscription, WebhookEventTrigger
 
 from core import registry
 from core.context import request_id_var
 
+from . import stripe_data
 from .entitlements import FREE, Entitlements
-from .models import Plan
+from .models import Plan, StripeErasure
 
 logger = logging.getLogger(__name__)
 
@@ -39,53 +42,21 @@ LIMIT_FIELDS = {
 _MEMO_ATTR = "_billing_entitlements_memo"
 
 
-# ------------------------------------------------------------------------------------------------
-# Reading dj-stripe's stripe_data (the field layout moved between Stripe API versions)
-# ------------------------------------------------------------------------------------------------
-def _ts(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromtimestamp(int(value), tz=UTC)
-
-
-def _first_item(data: dict[str, Any]) -> dict[str, Any]:
-    items = ((data.get("items") or {}).get("data")) or []
-    return items[0] if items else {}
-
-
-def subscription_price(data: dict[str, Any]) -> tuple[str, str]:
-    """(price id, lookup key) of a subscription's first item."""
-    price = _first_item(data).get("price") or {}
-    if isinstance(price, str):
-        return price, ""
-    return price.get("id") or "", price.get("lookup_key") or ""
-
-
-def subscription_period(data: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
-    """(current period start, end): on the items since API 2025-03-31, at the top before."""
-    item = _first_item(data)
-    start = item.get("current_period_start") or data.get("current_period_start")
-    end = item.get("current_period_end") or data.get("current_period_end")
-    return _ts(start), _ts(end)
-
-
 def grace_days() -> int:
     return settings.BILLING_PAST_DUE_GRACE_DAYS
 
 
-def past_due_grace_ends_at(data: dict[str, Any]) -> datetime | None:
+def past_due_grace_ends_at(sub: stripe_data.Subscription) -> datetime | None:
     """A renewal that fails leaves the subscription ``past_due`` from the start of the unpaid period."""
-    start, _ = subscription_period(data)
-    since = start or _ts(data.get("created"))
+    since = sub.current_period_start or sub.created
     return since + timedelta(days=grace_days()) if since else None
 
 
-def _is_entitling(data: dict[str, Any], now: datetime) -> bool:
-    status = data.get("status")
-    if status in ENTITLED_STATUSES:
+def _is_entitling(sub: stripe_data.Subscription, now: datetime) -> bool:
+    if sub.status in ENTITLED_STATUSES:
         return True
-    if status == "past_due":
-        ends = past_due_grace_ends_at(data)
+    if sub.status == "past_due":
+        ends = past_due_grace_ends_at(sub)
         return ends is not None and now < ends
     return False
 
@@ -95,20 +66,21 @@ def _is_entitling(data: dict[str, Any], now: datetime) -> bool:
 # ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CurrentBilling:
-    subscription: Subscription | None  # the subscription that decides the plan, or the latest one
+    subscription: stripe_data.Subscription | None  # the one that decides the plan, or the latest one
     entitled: bool  # whether that subscription grants its plan now
     plan: Plan | None  # None only when the catalogue has no Free plan row
     entitlements: Entitlements
 
 
-def _subscriptions_for_user(user: Any) -> list[Subscription]:
-    return list(
+def _subscriptions_for_user(user: Any) -> list[stripe_data.Subscription]:
+    rows = (
         Subscription.objects.filter(
             customer__subscriber_id=user.pk, customer__date_purged__isnull=True, livemode=settings.STRIPE_LIVE_MODE
         )
-        .only("djstripe_id", "id", "stripe_data", "created", "customer_id")
-        .order_by("-created", "-djstripe_id")[:20]
+        .order_by("-created", "-djstripe_id")
+        .values_list("stripe_data", flat=True)[:20]
     )
+    return [stripe_data.Subscription.from_stripe(data) for data in rows]
 
 
 def current_billing(*, user: Any) -> CurrentBilling:
@@ -117,14 +89,14 @@ def current_billing(*, user: Any) -> CurrentBilling:
         return CurrentBilling(subscription=None, entitled=False, plan=None, entitlements=FREE)
     now = timezone.now()
     subscriptions = _subscriptions_for_user(user)
-    chosen = next((s for s in subscriptions if s.stripe_data.get("status") in ENTITLED_STATUSES), None)
+    chosen = next((s for s in subscriptions if s.status in ENTITLED_STATUSES), None)
     if chosen is None:
-        chosen = next((s for s in subscriptions if _is_entitling(s.stripe_data, now)), None)
+        chosen = next((s for s in subscriptions if _is_entitling(s, now)), None)
     entitled = chosen is not None
     if chosen is None and subscriptions:
         chosen = subscriptions[0]
 
-    price_id, lookup_key = subscription_price(chosen.stripe_data) if entitled and chosen else ("", "")
+    price_id, lookup_key = (chosen.price_id, chosen.price_lookup_key) if entitled and chosen else ("", "")
     match = Q(code="free")
     if price_id:
         match |= Q(stripe_price_id=price_id)
@@ -194,38 +166,48 @@ def subscription_summary(*, user: Any) -> dict[str, Any]:
     """The user's plan, subscription status and usage against each limit (GET subscription/)."""
     billing = current_billing(user=user)
     sub = billing.subscription
-    data = sub.stripe_data if sub is not None else {}
-    _, period_end = subscription_period(data) if data else (None, None)
-    status = data.get("status") if data else None
-    in_grace = status == "past_due" and billing.entitled
+    in_grace = sub is not None and sub.status == "past_due" and billing.entitled
     limits, exceeded = limits_report(user=user, entitlements=billing.entitlements)
     return {
         "plan": {"code": billing.entitlements.plan_code, "name": billing.entitlements.plan_name},
-        "status": status or "none",
+        "status": (sub.status if sub is not None else None) or "none",
         "subscription_id": sub.id if sub is not None else None,
-        "current_period_end": period_end,
-        "cancel_at_period_end": bool(data.get("cancel_at_period_end", False)),
-        "trial_end": _ts(data.get("trial_end")),
-        "grace_period_ends_at": past_due_grace_ends_at(data) if in_grace else None,
+        "current_period_end": sub.current_period_end if sub is not None else None,
+        "cancel_at_period_end": sub.cancel_at_period_end if sub is not None else False,
+        "trial_end": sub.trial_end if sub is not None else None,
+        "grace_period_ends_at": past_due_grace_ends_at(sub) if in_grace and sub is not None else None,
         "entitlements": asdict(billing.entitlements),
         "limits": limits,
         "exceeded_limits": exceeded,
     }
 
 
+def customer_ids_for_user(*, user: Any) -> list[str]:
+    """Stripe ids of the user's customers that are not purged (any mode)."""
+    return list(Customer.objects.filter(subscriber_id=user.pk, date_purged__isnull=True).values_list("id", flat=True))
+
+
 def billing_summary_for_user(*, user: Any) -> dict[str, Any]:
     """Everything staff need on a user's page: customer, subscription, entitlements, usage."""
     summary = subscription_summary(user=user)
-    summary["customer_ids"] = list(
-        Customer.objects.filter(subscriber_id=user.pk, date_purged__isnull=True).values_list("id", flat=True)
-    )
+    summary["customer_ids"] = customer_ids_for_user(user=user)
     return summary
+
+
+def subscription_list_for_user(*, user: Any, limit: int = 10) -> list[stripe_data.Subscription]:
+    """The user's Stripe subscriptions as mirrored (any mode or status), newest first."""
+    rows = (
+        Subscription.objects.filter(customer__subscriber=user)
+        .order_by("-created")
+        .values_list("stripe_data", flat=True)[:limit]
+    )
+    return [stripe_data.Subscription.from_stripe(data) for data in rows]
 
 
 # ------------------------------------------------------------------------------------------------
 # Catalogue and invoices
 # ------------------------------------------------------------------------------------------------
-def plan_list() -> list[tuple[Plan, Price | None]]:
+def plan_list() -> list[tuple[Plan, stripe_data.Price | None]]:
     """Active plans with their (mirrored) Stripe price, in catalogue order. Two queries."""
     plans = list(Plan.objects.filter(active=True))
     keys = [p.stripe_price_lookup_key for p in plans if p.stripe_price_lookup_key]
@@ -235,8 +217,9 @@ def plan_list() -> list[tuple[Plan, Price | None]]:
         prices = list(
             Price.objects.filter(Q(lookup_key__in=keys) | Q(id__in=ids)).only("id", "lookup_key", "stripe_data")
         )
-    by_id = {p.id: p for p in prices}
-    by_key = {p.lookup_key: p for p in prices if p.lookup_key and p.stripe_data.get("active", True)}
+    parsed = [stripe_data.Price.from_stripe(p.stripe_data) for p in prices]
+    by_id = {p.id: p for p in parsed}
+    by_key = {p.lookup_key: p for p in parsed if p.lookup_key and p.active}
     return [(plan, by_id.get(plan.stripe_price_id) or by_key.get(plan.stripe_price_lookup_key)) for plan in plans]
 
 
@@ -258,3 +241,76 @@ def customer_for_user(*, user: Any) -> Customer | None:
         .order_by("djstripe_id")
         .first()
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Figures for the staff dashboard
+# ------------------------------------------------------------------------------------------------
+ACTIVE_SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due")
+MONTHS_PER_INTERVAL = {
+    "day": Decimal(365) / Decimal(12) / Decimal(1),
+    "week": Decimal(52) / Decimal(12),
+    "month": Decimal(1),
+    "year": Decimal(1) / Decimal(12),
+}
+
+
+def _active_subscriptions() -> list[stripe_data.Subscription]:
+    rows = Subscription.objects.filter(stripe_data__status__in=ACTIVE_SUBSCRIPTION_STATUSES).values_list(
+        "stripe_data", flat=True
+    )
+    return [stripe_data.Subscription.from_stripe(data) for data in rows]
+
+
+def _plan_label(price: stripe_data.Price | None, product_names: dict[str, str]) -> str:
+    if price is None:
+        return "unknown"
+    return (
+        price.product_name
+        or product_names.get(price.product_id)
+        or price.nickname
+        or price.lookup_key
+        or price.id
+        or "unknown"
+    )
+
+
+def active_subscriptions_by_plan() -> list[tuple[str, int]]:
+    """Active (and trialing, past due) subscriptions per plan (product name, else price nickname).
+    Two queries: the subscriptions, the names of the products they point at."""
+    prices = [sub.price for sub in _active_subscriptions()]
+    product_ids = {p.product_id for p in prices if p is not None and p.product_id and not p.product_name}
+    names = (
+        dict(Product.objects.filter(id__in=product_ids).values_list("id", "stripe_data__name")) if product_ids else {}
+    )
+    counts = Counter(_plan_label(price, {k: v for k, v in names.items() if v}) for price in prices)
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def monthly_recurring_revenue() -> list[tuple[str, Decimal]]:
+    """MRR per currency in major units: each active item's recurring price normalised to a month."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for sub in _active_subscriptions():
+        for item in sub.items:
+            price = item.price
+            amount = price.amount
+            if amount is None or price.interval not in MONTHS_PER_INTERVAL:
+                continue
+            currency = (price.currency or "usd").lower()
+            monthly = amount * item.quantity * MONTHS_PER_INTERVAL[price.interval] / Decimal(price.interval_count)
+            totals[currency] += monthly / stripe_data.minor_units(currency)
+    return sorted(((c.upper(), v.quantize(Decimal("0.01"))) for c, v in totals.items()), key=lambda kv: -kv[1])
+
+
+def webhook_failures_filter() -> Q:
+    """Stripe webhook triggers that were invalid, raised, or never processed."""
+    return Q(processed=False) | ~Q(exception="") | Q(valid=False)
+
+
+def failed_webhook_count(*, since: datetime) -> int:
+    return WebhookEventTrigger.objects.filter(created__gte=since).filter(webhook_failures_filter()).count()
+
+
+def failed_stripe_erasure_count(*, since: datetime) -> int:
+    """Erasures requested since ``since`` whose Stripe side still fails."""
+    return StripeErasure.objects.filter(completed_at__isnull=True, created_at__gte=since).exclude(last_error="").count()

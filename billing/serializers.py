@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from djstripe.models import Invoice, Price
+from djstripe.models import Invoice
 from rest_framework import serializers
 
 from core.serializers import StrictSerializer
 
+from . import stripe_data
 from .models import Plan
 from .services import invoice_as_dict
 
@@ -37,8 +38,7 @@ class PlanSerializer(StrictSerializer):
     price = PriceSerializer(allow_null=True)
 
     @staticmethod
-    def build(plan: Plan, price: Price | None) -> dict[str, Any]:
-        data = price.stripe_data if price is not None else None
+    def build(plan: Plan, price: stripe_data.Price | None) -> dict[str, Any]:
         return {
             "code": plan.code,
             "name": plan.name,
@@ -52,13 +52,8 @@ class PlanSerializer(StrictSerializer):
                 "api_rate_tier": plan.api_rate_tier,
             },
             "price": None
-            if data is None
-            else {
-                "id": price.id,  # type: ignore[union-attr]
-                "amount": data.get("unit_amount"),
-                "currency": data.get("currency") or "",
-                "interval": (data.get("recurring") or {}).get("interval") or "",
-            },
+            if price is None
+            else {"id": price.id, "amount": price.unit_amount, "currency": price.currency, "interval": price.interval},
         }
 
 

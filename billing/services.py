@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -24,18 +24,13 @@ from djstripe.settings import djstripe_settings
 
 from core.errors import InvalidInput
 
-from . import stripe_client
+from . import stripe_client, stripe_data
 from .errors import InvalidRedirectUrl, PaymentProviderError, PaymentProviderNotFound, SubscriptionExists
 from .models import Plan, StripeErasure
-from .selectors import (
-    current_billing,
-    customer_for_user,
-    plan_get_purchasable,
-    subscription_period,
-    subscription_price,
-)
+from .selectors import current_billing, customer_for_user, plan_get_purchasable
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SUBSCRIBER_KEY = "djstripe_subscriber"  # dj-stripe links a Stripe customer to our user by this metadata key
 
@@ -70,6 +65,12 @@ def customer_get_or_create(*, user: Any) -> Customer:
         Customer.objects.filter(pk=customer.pk).update(subscriber=user)
         customer.subscriber = user
     return customer
+
+
+def customer_link_subscriber(*, customer_id: str, user: Any) -> None:
+    """Link a customer created outside our API (or not yet mirrored) to the user who paid; a
+    customer already linked to someone keeps its subscriber."""
+    Customer.objects.filter(id=customer_id, subscriber__isnull=True).update(subscriber=user)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -159,17 +160,17 @@ def portal_session_create(*, user: Any, return_url: str | None = None, client_ke
 def _fingerprint(data: dict[str, Any] | None) -> tuple[Any, ...]:
     if not data:
         return ()
-    start, end = subscription_period(data)
+    sub = stripe_data.Subscription.from_stripe(data)
     return (
-        data.get("status"),
-        subscription_price(data),
-        bool(data.get("cancel_at_period_end")),
-        end,
-        data.get("customer"),
+        sub.status,
+        (sub.price_id, sub.price_lookup_key),
+        sub.cancel_at_period_end,
+        sub.current_period_end,
+        sub.customer_id,
     )
 
 
-def subscription_store(*, remote: stripe_client.StripeSubscription) -> tuple[Subscription, bool]:
+def subscription_store(*, remote: stripe_data.Subscription) -> tuple[Subscription, bool]:
     """Write Stripe's current state of a subscription to our mirror. Returns (row, changed)."""
     before = Subscription.objects.filter(id=remote.id).values_list("stripe_data", flat=True).first()
     row = Subscription.sync_from_stripe_data(remote.raw)
@@ -186,10 +187,23 @@ def subscription_resync(*, subscription_id: str) -> tuple[Subscription | None, b
         row = Subscription.objects.filter(id=subscription_id).first()
         if row is None or row.stripe_data.get("status") == "canceled":
             return row, False
-        row.stripe_data = {**row.stripe_data, "status": "canceled"}
-        row.save(update_fields=["stripe_data", "djstripe_updated"])
+        _mark_canceled(row)
         return row, True
     return subscription_store(remote=remote)
+
+
+def _mark_canceled(row: Subscription) -> None:
+    row.stripe_data = {**row.stripe_data, "status": "canceled"}
+    row.save(update_fields=["stripe_data", "djstripe_updated"])
+
+
+def subscriptions_cancel_for_customer(*, customer_id: str) -> int:
+    """Mark every mirrored subscription of a customer that Stripe deleted (or we erased) canceled,
+    so nothing we hold still grants a plan (Stripe cancels them too). Returns how many changed."""
+    rows = list(Subscription.objects.filter(customer__id=customer_id).exclude(stripe_data__status="canceled"))
+    for row in rows:
+        _mark_canceled(row)
+    return len(rows)
 
 
 def customer_resync(*, customer_id: str) -> tuple[Customer | None, bool]:
@@ -247,14 +261,7 @@ def stripe_sync(
         if remote.customer_id in erased:  # an erased account's: never mirrored again
             continue
         result.subscriptions += 1
-        try:
-            _, changed = subscription_store(remote=remote)
-        except Exception as exc:  # noqa: BLE001 - report and continue with the next object
-            result.errors += 1
-            say(f"  subscription {remote.id}: error {exc}")
-            continue
-        result.fixed += int(changed)
-        say(f"  subscription {remote.id}: {remote.status}{' (fixed)' if changed else ''}")
+        _repair(result, say, f"subscription {remote.id}", _store_reported, remote)
 
     live = Subscription.objects.exclude(stripe_data__status__in=["canceled", "incomplete_expired"])
     if customer_id:
@@ -264,14 +271,7 @@ def stripe_sync(
         say(f"Checking {len(leftovers)} local subscription(s) Stripe did not list…")
     for sid in leftovers:
         result.subscriptions += 1
-        try:
-            row, changed = subscription_resync(subscription_id=sid)
-        except Exception as exc:  # noqa: BLE001
-            result.errors += 1
-            say(f"  subscription {sid}: error {exc}")
-            continue
-        result.fixed += int(changed)
-        say(f"  subscription {sid}: {row.stripe_data.get('status') if row else '?'}{' (fixed)' if changed else ''}")
+        _repair(result, say, f"subscription {sid}", _resync_reported, sid)
 
     customers = Customer.objects.filter(date_purged__isnull=True)
     customers = customers.filter(id=customer_id) if customer_id else customers.exclude(subscriber=None)
@@ -281,15 +281,36 @@ def stripe_sync(
     say(f"Checking {len(ids)} customer(s)…")
     for index, cid in enumerate(ids, start=1):
         result.customers += 1
-        try:
-            _, changed = customer_resync(customer_id=cid)
-        except Exception as exc:  # noqa: BLE001
-            result.errors += 1
-            say(f"  [{index}/{len(ids)}] customer {cid}: error {exc}")
-            continue
-        result.fixed += int(changed)
-        say(f"  [{index}/{len(ids)}] customer {cid}{' (fixed)' if changed else ''}")
+        _repair(result, say, f"[{index}/{len(ids)}] customer {cid}", _customer_reported, cid)
     return result
+
+
+# Each repairs one object and returns (what to report after its label, whether it changed anything).
+def _store_reported(remote: stripe_data.Subscription) -> tuple[str, bool]:
+    return f": {remote.status}", subscription_store(remote=remote)[1]
+
+
+def _customer_reported(customer_id: str) -> tuple[str, bool]:
+    return "", customer_resync(customer_id=customer_id)[1]
+
+
+def _resync_reported(subscription_id: str) -> tuple[str, bool]:
+    row, changed = subscription_resync(subscription_id=subscription_id)
+    return f": {row.stripe_data.get('status') if row else '?'}", changed
+
+
+def _repair(
+    result: SyncResult, say: Callable[[str], None], label: str, repair: Callable[[T], tuple[str, bool]], target: T
+) -> None:
+    """Run one object's repair and count it; a failure is counted and reported, and the run goes on."""
+    try:
+        state, changed = repair(target)
+    except Exception as exc:  # noqa: BLE001 - report and continue with the next object
+        result.errors += 1
+        say(f"  {label}: error {exc}")
+        return
+    result.fixed += int(changed)
+    say(f"  {label}{state}{' (fixed)' if changed else ''}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -310,9 +331,7 @@ def stripe_erasure_run(*, customer_id: str) -> bool:
         return False
     with transaction.atomic():
         Customer.objects.filter(id=customer_id).update(date_purged=timezone.now(), subscriber=None)
-        for row in Subscription.objects.filter(customer__id=customer_id).exclude(stripe_data__status="canceled"):
-            row.stripe_data = {**row.stripe_data, "status": "canceled"}
-            row.save(update_fields=["stripe_data", "djstripe_updated"])
+        subscriptions_cancel_for_customer(customer_id=customer_id)
         mirror_forget_customer(customer_id=customer_id)
         StripeErasure.objects.filter(pk=erasure.pk).update(
             attempts=erasure.attempts + 1, completed_at=timezone.now(), last_error=""
@@ -375,8 +394,8 @@ def mirror_forget_customer(*, customer_id: str) -> None:
             rows = manager.filter(customer__id=customer_id)
         else:
             continue
-        for pk, stripe_data in rows.values_list("pk", "stripe_data"):
-            changes: dict[str, Any] = {"stripe_data": _redacted(stripe_data)}
+        for pk, data in rows.values_list("pk", "stripe_data"):
+            changes: dict[str, Any] = {"stripe_data": _redacted(data)}
             if "metadata" in field_names:
                 changes["metadata"] = {}
             if model is Customer:
@@ -387,26 +406,20 @@ def mirror_forget_customer(*, customer_id: str) -> None:
 
 
 def invoice_as_dict(invoice: Invoice) -> dict[str, Any]:
-    data = invoice.stripe_data or {}
+    data = stripe_data.Invoice.from_stripe(invoice.stripe_data or {})
     return {
         "id": invoice.id,
-        "number": data.get("number") or "",
-        "status": data.get("status") or "",
-        "amount_due": data.get("amount_due"),
-        "amount_paid": data.get("amount_paid"),
-        "currency": data.get("currency") or "",
+        "number": data.number,
+        "status": data.status,
+        "amount_due": data.amount_due,
+        "amount_paid": data.amount_paid,
+        "currency": data.currency,
         "created": invoice.created,
-        "period_start": _ts(data.get("period_start")),
-        "period_end": _ts(data.get("period_end")),
-        "hosted_invoice_url": data.get("hosted_invoice_url") or "",
-        "invoice_pdf": data.get("invoice_pdf") or "",
+        "period_start": data.period_start,
+        "period_end": data.period_end,
+        "hosted_invoice_url": data.hosted_invoice_url,
+        "invoice_pdf": data.invoice_pdf,
     }
-
-
-def _ts(value: Any) -> datetime | None:
-    from .selectors import _ts as ts
-
-    return ts(value)
 
 
 def _jsonable(value: Any) -> Any:

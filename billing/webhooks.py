@@ -22,28 +22,24 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from djstripe.event_handlers import djstripe_receiver
-from djstripe.models import Customer, Event, Subscription
+from djstripe.models import Customer, Event
 
 from notifications.services import notify
 
+from . import stripe_data
 from .models import Plan, ProcessedStripeEvent
-from .selectors import subscription_price
-from .services import SUBSCRIBER_KEY, subscription_resync
+from .services import (
+    SUBSCRIBER_KEY,
+    customer_link_subscriber,
+    subscription_resync,
+    subscriptions_cancel_for_customer,
+)
 
 logger = logging.getLogger(__name__)
-
-HANDLED_EVENTS = (
-    "customer.subscription.created",
-    "customer.subscription.updated",
-    "customer.subscription.deleted",
-    "checkout.session.completed",
-    "invoice.paid",
-    "invoice.payment_failed",
-    "customer.deleted",
-)
 
 
 def _obj(event: Event) -> dict[str, Any]:
@@ -51,8 +47,6 @@ def _obj(event: Event) -> dict[str, Any]:
 
 
 def _user_for_customer(customer_id: str | None, metadata: dict[str, Any] | None = None) -> Any:
-    from django.contrib.auth import get_user_model
-
     if customer_id:
         customer = Customer.objects.filter(id=customer_id).select_related("subscriber").first()
         if customer is not None and customer.subscriber is not None:
@@ -66,156 +60,120 @@ def _user_for_customer(customer_id: str | None, metadata: dict[str, Any] | None 
     return None
 
 
-def _plan_name(subscription: Subscription | None) -> str:
+def _plan_name(subscription: stripe_data.Subscription | None) -> str:
     if subscription is None:
         return "your plan"
-    price_id, lookup_key = subscription_price(subscription.stripe_data)
+    price_id, lookup_key = subscription.price_id, subscription.price_lookup_key
     plan = (Plan.objects.filter(stripe_price_id=price_id).first() if price_id else None) or (
         Plan.objects.filter(stripe_price_lookup_key=lookup_key).first() if lookup_key else None
     )
     return plan.name if plan else "your plan"
 
 
-def _subscription_id_of_invoice(invoice: dict[str, Any]) -> str | None:
-    sub = invoice.get("subscription")
-    if not sub:  # API 2025-03-31+: the subscription moved under parent.subscription_details
-        sub = ((invoice.get("parent") or {}).get("subscription_details") or {}).get("subscription")
-    if isinstance(sub, dict):
-        sub = sub.get("id")
-    return sub or None
+def _resynced(subscription_id: str) -> stripe_data.Subscription | None:
+    """Stripe's current state of the subscription, stored in our mirror (None when there is none)."""
+    if not subscription_id:
+        return None
+    row, _changed = subscription_resync(subscription_id=subscription_id)
+    return stripe_data.Subscription.from_stripe(row.stripe_data) if row is not None else None
+
+
+def _tell(user: Any, event: Event, title: str, body: str = "", link: str = "/billing", **data: Any) -> None:
+    notify(user=user, category="billing", title=title, body=body, link=link, data={"event": event.id, **data})
 
 
 # ------------------------------------------------------------------------------------------------
 # Reactions (each runs at most once per event id, inside dj-stripe's transaction)
 # ------------------------------------------------------------------------------------------------
-def on_subscription_event(event: Event) -> None:
-    data = _obj(event)
-    subscription, _changed = subscription_resync(subscription_id=data["id"])
-    user = _user_for_customer(data.get("customer"), data.get("metadata"))
+def _subscription_event(event: Event) -> tuple[Any, stripe_data.Subscription, stripe_data.Subscription | None]:
+    """Resync the event's subscription: (user or None, the event's snapshot, Stripe's current state)."""
+    sent = stripe_data.Subscription.from_stripe(_obj(event))
+    current = _resynced(sent.id)
+    user = _user_for_customer(sent.customer_id, sent.metadata)
     if user is None:
-        logger.warning("subscription event %s for unknown customer %s", event.id, data.get("customer"))
-        return
-    status = (subscription.stripe_data if subscription else data).get("status")
-    plan = _plan_name(subscription)
-    if event.type == "customer.subscription.created":
-        if (data.get("metadata") or {}).get("plan"):
-            return  # started through our Checkout: checkout.session.completed thanks the user once
-        notify(
-            user=user,
-            category="billing",
-            title=f"Your {plan} subscription has started",
-            link="/billing",
-            data={"event": event.id, "status": status},
-        )
-    elif event.type == "customer.subscription.deleted":
-        notify(
-            user=user,
-            category="billing",
-            title="Your subscription has ended",
-            body="You are now on the Free plan. Your data is kept.",
-            link="/billing",
-            data={"event": event.id, "status": status},
-        )
-    else:
-        previous = (event.data or {}).get("previous_attributes") or {}
-        if {"status", "items", "cancel_at_period_end", "plan"} & set(previous):
-            notify(
-                user=user,
-                category="billing",
-                title=f"Your subscription was updated ({plan}, {status})",
-                link="/billing",
-                data={"event": event.id, "status": status},
-            )
+        logger.warning("subscription event %s for unknown customer %s", event.id, sent.customer_id)
+    return user, sent, current
+
+
+def on_subscription_created(event: Event) -> None:
+    user, sent, sub = _subscription_event(event)
+    if user is None or sent.metadata.get("plan"):
+        return  # with a plan in its metadata it started through our Checkout: checkout.session.completed thanks
+    status = (sub or sent).status
+    _tell(user, event, f"Your {_plan_name(sub)} subscription has started", status=status)
+
+
+def on_subscription_updated(event: Event) -> None:
+    user, sent, sub = _subscription_event(event)
+    previous = (event.data or {}).get("previous_attributes") or {}
+    if user is not None and {"status", "items", "cancel_at_period_end", "plan"} & set(previous):
+        status = (sub or sent).status
+        _tell(user, event, f"Your subscription was updated ({_plan_name(sub)}, {status})", status=status)
+
+
+def on_subscription_deleted(event: Event) -> None:
+    user, sent, sub = _subscription_event(event)
+    if user is not None:
+        body = "You are now on the Free plan. Your data is kept."
+        _tell(user, event, "Your subscription has ended", body, status=(sub or sent).status)
 
 
 def on_checkout_completed(event: Event) -> None:
-    data = _obj(event)
-    if data.get("mode") != "subscription":
+    session = stripe_data.CheckoutSession.from_stripe(_obj(event))
+    if session.mode != "subscription":
         return
-    user = _user_for_customer(data.get("customer"), {"user_id": data.get("client_reference_id")})
-    customer_id = data.get("customer")
-    if user is not None and customer_id:
-        # Link a customer created outside our API (or not yet mirrored) to the user who paid.
-        Customer.objects.filter(id=customer_id, subscriber__isnull=True).update(subscriber=user)
-    subscription = None
-    sub_id = data.get("subscription")
-    if isinstance(sub_id, dict):
-        sub_id = sub_id.get("id")
-    if sub_id:
-        subscription, _ = subscription_resync(subscription_id=sub_id)
+    user = _user_for_customer(session.customer_id, {"user_id": session.client_reference_id})
+    if user is not None and session.customer_id:
+        customer_link_subscriber(customer_id=session.customer_id, user=user)
+    subscription = _resynced(session.subscription_id)
     if user is not None:
-        notify(
-            user=user,
-            category="billing",
-            title=f"Thank you! {_plan_name(subscription)} is now active",
-            link="/billing",
-            data={"event": event.id},
-        )
+        _tell(user, event, f"Thank you! {_plan_name(subscription)} is now active")
+
+
+def _invoice_event(event: Event) -> tuple[Any, stripe_data.Invoice]:
+    """Resync the invoice's subscription; (user or None, the invoice)."""
+    invoice = stripe_data.Invoice.from_stripe(_obj(event))
+    _resynced(invoice.subscription_id)
+    return _user_for_customer(invoice.customer_id), invoice
 
 
 def on_invoice_paid(event: Event) -> None:
-    data = _obj(event)
-    sub_id = _subscription_id_of_invoice(data)
-    if sub_id:
-        subscription_resync(subscription_id=sub_id)
-    user = _user_for_customer(data.get("customer"))
+    user, invoice = _invoice_event(event)
     if user is not None:
-        amount = (data.get("amount_paid") or 0) / 100
-        notify(
-            user=user,
-            category="billing",
-            title="Payment received",
-            body=f"{amount:.2f} {str(data.get('currency') or '').upper()} — invoice {data.get('number') or data.get('id')}.",
-            link=data.get("hosted_invoice_url") or "/billing",
-            data={"event": event.id, "invoice": data.get("id")},
-        )
+        amount = (invoice.amount_paid or 0) / 100
+        body = f"{amount:.2f} {invoice.currency.upper()} — invoice {invoice.number or invoice.id}."
+        _tell(user, event, "Payment received", body, link=invoice.hosted_invoice_url or "/billing", invoice=invoice.id)
 
 
 def on_invoice_payment_failed(event: Event) -> None:
-    data = _obj(event)
-    sub_id = _subscription_id_of_invoice(data)
-    if sub_id:
-        subscription_resync(subscription_id=sub_id)
-    user = _user_for_customer(data.get("customer"))
+    user, invoice = _invoice_event(event)
     if user is not None:
-        notify(
-            user=user,
-            category="billing",
-            title="Your payment failed",
-            body="Please update your payment method to keep your plan.",
-            link="/billing",
-            data={"event": event.id, "invoice": data.get("id")},
-        )
+        body = "Please update your payment method to keep your plan."
+        _tell(user, event, "Your payment failed", body, invoice=invoice.id)
 
 
 def on_customer_deleted(event: Event) -> None:
-    data = _obj(event)
+    customer = stripe_data.Customer.from_stripe(_obj(event))
     # dj-stripe's own handler has purged the customer (subscriber unlinked) before we run.
-    user = _user_for_customer(None, data.get("metadata"))
+    user = _user_for_customer(None, customer.metadata)
     # Stripe cancels a deleted customer's subscriptions; make sure nothing here still grants a plan.
-    for row in Subscription.objects.filter(customer__id=data.get("id")).exclude(stripe_data__status="canceled"):
-        row.stripe_data = {**row.stripe_data, "status": "canceled"}
-        row.save(update_fields=["stripe_data", "djstripe_updated"])
+    subscriptions_cancel_for_customer(customer_id=customer.id)
     if user is not None:
-        notify(
-            user=user,
-            category="billing",
-            title="Your billing account was closed",
-            body="You are on the Free plan.",
-            link="/billing",
-            data={"event": event.id},
-        )
+        _tell(user, event, "Your billing account was closed", "You are on the Free plan.")
 
 
+# The one table of what we react to: the webhook endpoint subscribes to exactly these types
+# (``manage.py billing_webhook_setup``) and the receiver below is connected to them.
 REACTIONS: dict[str, Callable[[Event], None]] = {
-    "customer.subscription.created": on_subscription_event,
-    "customer.subscription.updated": on_subscription_event,
-    "customer.subscription.deleted": on_subscription_event,
+    "customer.subscription.created": on_subscription_created,
+    "customer.subscription.updated": on_subscription_updated,
+    "customer.subscription.deleted": on_subscription_deleted,
     "checkout.session.completed": on_checkout_completed,
     "invoice.paid": on_invoice_paid,
     "invoice.payment_failed": on_invoice_payment_failed,
     "customer.deleted": on_customer_deleted,
 }
+HANDLED_EVENTS = tuple(REACTIONS)
 
 
 def claim_event(event_id: str, event_type: str) -> bool:

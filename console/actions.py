@@ -1,56 +1,46 @@
 """The user-page actions, each carried out by the service of the app that owns the data.
 
-Every action is ``fn(*, user, request) -> str | None`` (an optional detail for the staff message).
-The console looks them up by dotted name (``console.services.action_handler``), so a deployment
-can swap one with the setting ``CONSOLE_USER_ACTIONS``.
+``USER_ACTIONS`` is the table the user page is built from: the button, the permission it needs,
+whether it asks for confirmation first, and ``run(*, user, request) -> str`` (the detail of the
+message staff see).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from accounts.services import RequestMeta, tokens_revoke_all, user_deactivate, user_erase, verification_resend
+from billing.selectors import customer_ids_for_user
+from billing.services import stripe_sync
 
-def _meta(request: Any) -> Any:
-    from accounts.services import RequestMeta
-
-    return RequestMeta.from_request(request)
+from .services import user_reactivate
 
 
 def deactivate(*, user: Any, request: Any) -> str:
-    from accounts.services import user_deactivate
-
-    user_deactivate(user=user, meta=_meta(request), actor=request.user)
+    user_deactivate(user=user, meta=RequestMeta.from_request(request), actor=request.user)
     return "deactivated; every session revoked"
 
 
 def reactivate(*, user: Any, request: Any) -> str:
-    from .services import user_reactivate
-
     user_reactivate(user=user)
     return "active again (sessions revoked at deactivation stay revoked)"
 
 
 def revoke_sessions(*, user: Any, request: Any) -> str:
-    from accounts.services import tokens_revoke_all
-
-    count = tokens_revoke_all(user=user, meta=_meta(request), reason=f"staff:{request.user.pk}")
+    count = tokens_revoke_all(user=user, meta=RequestMeta.from_request(request), reason=f"staff:{request.user.pk}")
     return f"{count} session(s) revoked"
 
 
 def resend_verification(*, user: Any, request: Any) -> str:
-    from accounts.services import verification_resend
-
-    verification_resend(email=user.email, meta=_meta(request))
+    verification_resend(email=user.email, meta=RequestMeta.from_request(request))
     return "verification email sent"
 
 
 def resync_billing(*, user: Any, request: Any) -> str:
     """Re-read the user's Stripe customers and their subscriptions (billing's drift repair)."""
-    from djstripe.models import Customer
-
-    from billing.services import stripe_sync
-
-    ids = list(Customer.objects.filter(subscriber=user, date_purged__isnull=True).values_list("id", flat=True))
+    ids = customer_ids_for_user(user=user)
     if not ids:
         return "no Stripe customer: nothing to resync"
     subscriptions = fixed = errors = 0
@@ -67,7 +57,25 @@ def resync_billing(*, user: Any, request: Any) -> str:
 
 
 def erase(*, user: Any, request: Any) -> str:
-    from accounts.services import user_erase
-
-    user_erase(user, meta=_meta(request), actor=request.user)
+    user_erase(user, meta=RequestMeta.from_request(request), actor=request.user)
     return "erased"
+
+
+@dataclass(frozen=True)
+class UserAction:
+    label: str
+    permission: str
+    confirm: bool  # a confirmation page (type the email) before the POST
+    run: Callable[..., str]
+
+
+USER_ACTIONS: dict[str, UserAction] = {
+    "deactivate": UserAction("Deactivate", "console.deactivate_user", False, deactivate),
+    "reactivate": UserAction("Reactivate", "console.deactivate_user", False, reactivate),
+    "revoke_sessions": UserAction("Revoke all sessions", "console.revoke_sessions", False, revoke_sessions),
+    "resend_verification": UserAction(
+        "Resend verification email", "console.resend_verification", False, resend_verification
+    ),
+    "resync_billing": UserAction("Resync billing from Stripe", "console.resync_billing", False, resync_billing),
+    "erase": UserAction("Erase account…", "console.erase_user", True, erase),
+}

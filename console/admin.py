@@ -1,12 +1,18 @@
-"""The console's admin: the user page, webhook events, failed tasks, and a fallback for every model."""
+"""The console's admin: the user page, webhook events, failed tasks, the operations tables
+(read-only), and a fallback for every model."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.html import format_html
+from djstripe.models import WebhookEventTrigger
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from billing.selectors import webhook_failures_filter
+from core.models import IdempotencyRecord
 
 from . import admin_fallback, admin_user, services
 from .models import TaskFailure
@@ -24,7 +30,6 @@ class TaskFailureAdmin(admin_fallback.ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 # ---- Stripe webhook events (dj-stripe's WebhookEventTrigger) -----------------------------------
-from djstripe.models import WebhookEventTrigger  # noqa: E402
 
 
 class WebhookStatusFilter(admin.SimpleListFilter):
@@ -36,7 +41,7 @@ class WebhookStatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
         if self.value() == "failed":
-            return queryset.filter(Q(processed=False) | ~Q(exception="") | Q(valid=False))
+            return queryset.filter(webhook_failures_filter())
         if self.value() == "processed":
             return queryset.filter(processed=True, exception="")
         if self.value() == "invalid":
@@ -99,6 +104,17 @@ class WebhookEventTriggerAdmin(admin_fallback.ReadOnlyAdminMixin, admin.ModelAdm
 if admin.site.is_registered(WebhookEventTrigger):
     admin.site.unregister(WebhookEventTrigger)
 admin.site.register(WebhookEventTrigger, WebhookEventTriggerAdmin)
+
+
+# ---- Operations: internal tables, read-only (the index groups them under "Operations") ------------
+def _read_only(model: type) -> None:
+    current = type(admin.site._registry[model])
+    admin.site.unregister(model)
+    admin.site.register(model, type(current.__name__, (admin_fallback.ReadOnlyAdminMixin, current), {}))
+
+
+for _model in (IdempotencyRecord, OutstandingToken, BlacklistedToken):
+    _read_only(_model)
 
 # Every model of our apps (auth events, notifications, projects, ...) whose owner registered none.
 admin_fallback.register_unregistered(

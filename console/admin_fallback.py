@@ -63,11 +63,7 @@ def register_unregistered(site: admin.AdminSite, app_labels: list[str]) -> list[
     """Register a derived admin for each unregistered, managed model of ``app_labels``."""
     done = []
     for label in app_labels:
-        try:
-            config = apps.get_app_config(label)
-        except LookupError:
-            continue
-        for model in config.get_models():
+        for model in apps.get_app_config(label).get_models():
             if model._meta.managed and not model._meta.proxy and not site.is_registered(model):
                 site.register(model, admin_class_for(model))
                 done.append(model._meta.label)

@@ -1,8 +1,7 @@
 """The user page staff work from: search, profile, plan, usage, auth events, projects, and actions.
 
 Extends accounts' UserAdmin and re-registers User with it (console's admin module is imported
-last). Each action runs the owning app's service through console.actions, looked up by dotted name
-when clicked (console.services.action_handler).
+last). Each action runs the owning app's service through ``console.actions.USER_ACTIONS``.
 """
 
 from __future__ import annotations
@@ -17,21 +16,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from accounts.admin import UserAdmin as AccountsUserAdmin
+from billing.selectors import entitlements_for_user
 
-from . import panels, services
+from . import panels
+from .actions import USER_ACTIONS
 
 User = get_user_model()
-
-
-# action → (button label, permission, needs confirmation page)
-USER_ACTIONS: dict[str, tuple[str, str, bool]] = {
-    "deactivate": ("Deactivate", "console.deactivate_user", False),
-    "reactivate": ("Reactivate", "console.deactivate_user", False),
-    "revoke_sessions": ("Revoke all sessions", "console.revoke_sessions", False),
-    "resend_verification": ("Resend verification email", "console.resend_verification", False),
-    "resync_billing": ("Resync billing from Stripe", "console.resync_billing", False),
-    "erase": ("Erase account…", "console.erase_user", True),
-}
 
 
 class ConsoleUserAdmin(AccountsUserAdmin):
@@ -58,15 +48,15 @@ class ConsoleUserAdmin(AccountsUserAdmin):
     # -- the page ---------------------------------------------------------------------------------
     def available_actions(self, request: HttpRequest, user: Any) -> list[dict]:
         out = []
-        for action, (label, perm, confirm) in USER_ACTIONS.items():
-            if not request.user.has_perm(perm):
+        for action, spec in USER_ACTIONS.items():
+            if not request.user.has_perm(spec.permission):
                 continue
             if action == "deactivate" and not user.is_active or action == "reactivate" and user.is_active:
                 continue
             if action == "resend_verification" and user.email_verified:
                 continue
             url = reverse(f"{self.admin_site.name}:accounts_user_console_action", args=[user.pk, action])
-            out.append({"action": action, "label": label, "url": url, "confirm": confirm})
+            out.append({"action": action, "label": spec.label, "url": url, "confirm": spec.confirm})
         return out
 
     def change_view(
@@ -75,12 +65,12 @@ class ConsoleUserAdmin(AccountsUserAdmin):
         user = self.get_object(request, object_id)
         extra = dict(extra_context or {})
         if user is not None and self.has_view_or_change_permission(request, user):
-            ents = panels.entitlements(user)
+            ents = entitlements_for_user(user=user)
             extra.update(
                 console_entitlements=ents,
                 console_usage=panels.usage_against_limits(user, ents),
                 console_subscriptions=panels.subscriptions(user),
-                console_panels=panels.panels_for(user, request.user),
+                console_panels=panels.panels_for(user),
                 console_actions=self.available_actions(request, user),
             )
         return super().change_view(request, object_id, form_url, extra)
@@ -89,8 +79,9 @@ class ConsoleUserAdmin(AccountsUserAdmin):
     def console_action_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
         if action not in USER_ACTIONS:
             raise Http404("No such action.")
-        label, perm, confirm = USER_ACTIONS[action]
-        if not request.user.has_perm(perm):
+        spec = USER_ACTIONS[action]
+        label, confirm = spec.label, spec.confirm
+        if not request.user.has_perm(spec.permission):
             raise PermissionDenied
         user = self.get_object(request, object_id)
         if user is None:
@@ -121,10 +112,7 @@ class ConsoleUserAdmin(AccountsUserAdmin):
         if action == "erase":  # logged first: afterwards there is no user left to point at
             self.log_change(request, user, f"Console action: {label}")
         try:
-            detail = services.user_run_action(action=action, user=user, request=request)
-        except services.ActionUnavailable as exc:
-            self.message_user(request, f"{label}: {exc}", messages.ERROR)
-            return HttpResponseRedirect(change_url)
+            detail = USER_ACTIONS[action].run(user=user, request=request)
         except Exception as exc:  # noqa: BLE001 — show staff what failed instead of a 500
             self.message_user(request, f"{label} failed: {exc}", messages.ERROR)
             return HttpResponseRedirect(change_url)

@@ -10,19 +10,12 @@ class ConsoleConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.utils.module_loading import autodiscover_modules
-
         from core.registry import register_eraser
 
-        from . import gdpr, metrics, panels, roles, signals
+        from . import gdpr, roles, signals
 
         register_eraser("console", gdpr.erase_user)
-        metrics.register_builtin_metrics()
-        panels.register_builtin_panels()
         signals.connect()
-        # Other apps may keep their dashboard figures and user panels in <app>/dashboard.py, which
-        # registers through console.registry: found here like admin.py is found by the admin.
-        autodiscover_modules("dashboard")
         # Groups pick up the permissions of every installed app after each migrate (and after a
         # test flush): console is the last app, so every other app's permissions exist by then.
         post_migrate.connect(roles.sync_after_migrate, sender=self, dispatch_uid="console.sync_staff_groups")

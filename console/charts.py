@@ -85,13 +85,7 @@ def bar_chart(points: list[tuple[str, Any]]) -> dict:
         "width": WIDTH,
         "height": HEIGHT,
         "bars": bars,
-        "axis": _axis(top, integers=_all_integers([v for _, v in points])),
-        "x_labels": _x_labels([p[0] for p in points], centers),
-        "baseline": PAD_TOP + plot_h,
-        "left": PAD_LEFT,
-        "label_x": PAD_LEFT - 4,
-        "x_label_y": HEIGHT - 6,
-        "right": WIDTH - PAD_RIGHT,
+        **_frame(points, top, centers, plot_h),
     }
 
 
@@ -112,6 +106,13 @@ def line_chart(points: list[tuple[str, Any]]) -> dict:
         "height": HEIGHT,
         "dots": dots,
         "polyline": " ".join(f"{d['x']},{d['y']}" for d in dots),
+        **_frame(points, top, xs, plot_h),
+    }
+
+
+def _frame(points: list[tuple[str, Any]], top: float, xs: list[float], plot_h: float) -> dict:
+    """What a bar and a line chart share: the value axis, the labels under the points, the edges."""
+    return {
         "axis": _axis(top, integers=_all_integers([v for _, v in points])),
         "x_labels": _x_labels([p[0] for p in points], xs),
         "baseline": PAD_TOP + plot_h,

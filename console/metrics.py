@@ -1,57 +1,51 @@
-"""Dashboard figures: each selector is a plain function returning data (see console.registry).
+"""The dashboard: the figures staff see on the admin index, each a plain function returning data.
 
-The built-in ones read what exists in every deployment (users, dj-stripe, console.TaskFailure);
-apps that own other figures (AI tokens and cost, storage) register them under the same names.
+Billing's figures (subscriptions by plan, MRR, failed webhooks) are billing's selectors; the rest
+are read here from the apps that own them (the console is the top layer and may read every app).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count, F, Sum
 from django.db.models.functions import TruncDate
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from . import charts
-from .registry import Metric, failure_sources, metrics, register_failure_source, register_metric
+from assistant.models import Message
+from billing import selectors as billing_selectors
+from notifications.models import EmailDelivery
+from projects.models import File
 
-__all__ = ["register_metric", "register_failure_source", "dashboard_for"]
+from . import charts
+from .models import TaskFailure
 
 logger = logging.getLogger(__name__)
 
-ACTIVE_SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due")
-# Stripe amounts are in the currency's smallest unit; these currencies have none below the unit.
-ZERO_DECIMAL_CURRENCIES = {
-    "bif",
-    "clp",
-    "djf",
-    "gnf",
-    "jpy",
-    "kmf",
-    "krw",
-    "mga",
-    "pyg",
-    "rwf",
-    "ugx",
-    "vnd",
-    "vuv",
-    "xaf",
-    "xof",
-    "xpf",
-}
-MONTHS_PER_INTERVAL = {
-    "day": Decimal(365) / Decimal(12) / Decimal(1),
-    "week": Decimal(52) / Decimal(12),
-    "month": Decimal(1),
-    "year": Decimal(1) / Decimal(12),
-}
+
+@dataclass(frozen=True)
+class Metric:
+    """A card. ``fn()`` returns data shaped by ``kind``: ``"series"`` a list of ``(date, number)``
+    (bars, or a line with ``chart="line"``), ``"breakdown"`` a list of ``(label, number)``
+    (horizontal bars), ``"value"`` a number or a list of ``(label, number)``."""
+
+    name: str
+    fn: Callable[[], Any]
+    title: str
+    kind: str = "value"  # series | breakdown | value
+    chart: str = "bar"  # for series: bar | line
+    unit: str = ""  # shown after the figures ("USD", "tokens", "bytes")
+    permission: str | None = None  # "app_label.codename" the viewer needs, None for every staff member
+    help: str = ""
+    link: str = ""  # admin URL name (e.g. "admin:djstripe_webhookeventtrigger_changelist") or a path
+    link_query: str = ""
 
 
 def _days(days: int, today: date) -> list[date]:
@@ -78,10 +72,6 @@ def signups_per_day(*, days: int = 30, now: datetime | None = None) -> list[tupl
 
 def _ai_usage_per_day(*, days: int = 30, now: datetime | None = None) -> list[tuple[date, int, Decimal]]:
     """Tokens (input, output, cache reads and writes) and cost of assistant replies per UTC day."""
-    from django.apps import apps
-    from django.db.models import F, Sum
-
-    Message = apps.get_model("assistant", "Message")
     now = now or timezone.now()
     today = timezone.localdate(now)
     start = timezone.make_aware(datetime.combine(today - timedelta(days=days - 1), datetime.min.time()))
@@ -109,122 +99,26 @@ def ai_cost_per_day(*, days: int = 30, now: datetime | None = None) -> list[tupl
 
 def storage_used() -> int:
     """Bytes of every uploaded (ready) project file."""
-    from django.apps import apps
-    from django.db.models import Sum
-
-    File = apps.get_model("projects", "File")
     return int(File.objects.filter(status="ready").aggregate(total=Sum("size"))["total"] or 0)
 
 
-def _subscription_model() -> Any:
-    from djstripe.models import Subscription
-
-    return Subscription
-
-
-def _price_of(item: dict) -> dict:
-    return item.get("price") or item.get("plan") or {}
-
-
-def _plan_label(price: dict, product_names: dict[str, str]) -> str:
-    product = price.get("product")
-    product_id = product.get("id") if isinstance(product, dict) else product
-    if isinstance(product, dict) and product.get("name"):
-        return str(product["name"])
-    return (
-        product_names.get(product_id or "")
-        or price.get("nickname")
-        or price.get("lookup_key")
-        or price.get("id")
-        or "unknown"
-    )
-
-
-def _active_subscription_items() -> tuple[list[dict], dict[str, str]]:
-    """Items of active subscriptions from dj-stripe's stored Stripe data, and product names (2 queries)."""
-    from djstripe.models import Product
-
-    data = (
-        _subscription_model()
-        .objects.filter(stripe_data__status__in=ACTIVE_SUBSCRIPTION_STATUSES)
-        .values_list("stripe_data", flat=True)
-    )
-    items = []
-    for sub in data:
-        for item in (sub.get("items") or {}).get("data") or []:
-            items.append(item)
-    product_ids = set()
-    for item in items:
-        product = _price_of(item).get("product")
-        if isinstance(product, str):
-            product_ids.add(product)
-    names = (
-        dict(Product.objects.filter(id__in=product_ids).values_list("id", "stripe_data__name")) if product_ids else {}
-    )
-    return items, {k: v for k, v in names.items() if v}
-
-
-def active_subscriptions_by_plan() -> list[tuple[str, int]]:
-    """Active (and trialing, past due) subscriptions per plan (product name, else price nickname)."""
-    Subscription = _subscription_model()
-    from djstripe.models import Product
-
-    rows = Subscription.objects.filter(stripe_data__status__in=ACTIVE_SUBSCRIPTION_STATUSES).values_list(
-        "stripe_data", flat=True
-    )
-    firsts = []
-    for sub in rows:
-        items = (sub.get("items") or {}).get("data") or []
-        firsts.append(_price_of(items[0]) if items else (sub.get("plan") or {}))
-    product_ids = {p.get("product") for p in firsts if isinstance(p.get("product"), str)}
-    names = (
-        dict(Product.objects.filter(id__in=product_ids).values_list("id", "stripe_data__name")) if product_ids else {}
-    )
-    counts = Counter(_plan_label(price, {k: v for k, v in names.items() if v}) for price in firsts)
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def monthly_recurring_revenue() -> list[tuple[str, Decimal]]:
-    """MRR per currency in major units: each active item's recurring price normalised to a month."""
-    items, _ = _active_subscription_items()
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for item in items:
-        price = _price_of(item)
-        recurring = price.get("recurring") or {}
-        interval = recurring.get("interval") or price.get("interval")
-        amount = price.get("unit_amount")
-        if amount is None and price.get("unit_amount_decimal") is not None:
-            amount = Decimal(str(price["unit_amount_decimal"]))
-        if amount is None or interval not in MONTHS_PER_INTERVAL:
-            continue
-        count = Decimal(recurring.get("interval_count") or price.get("interval_count") or 1)
-        quantity = Decimal(item.get("quantity") or 1)
-        currency = (price.get("currency") or "usd").lower()
-        minor = Decimal(1) if currency in ZERO_DECIMAL_CURRENCIES else Decimal(100)
-        totals[currency] += Decimal(amount) * quantity * MONTHS_PER_INTERVAL[interval] / count / minor
-    return sorted(((c.upper(), v.quantize(Decimal("0.01"))) for c, v in totals.items()), key=lambda kv: -kv[1])
-
-
-def failed_webhooks(*, since: datetime) -> Any:
-    """Stripe webhook triggers received since ``since`` that were invalid, raised, or never processed."""
-    from djstripe.models import WebhookEventTrigger
-
-    return WebhookEventTrigger.objects.filter(created__gte=since).filter(
-        Q(processed=False) | ~Q(exception="") | Q(valid=False)
-    )
-
-
 def failed_webhooks_24h(*, now: datetime | None = None) -> int:
-    return failed_webhooks(since=(now or timezone.now()) - timedelta(hours=24)).count()
+    return billing_selectors.failed_webhook_count(since=(now or timezone.now()) - timedelta(hours=24))
+
+
+# Failures counted by the "failed tasks" card besides recorded task failures: name → fn(since) -> int.
+FAILURE_SOURCES: dict[str, Callable[[datetime], int]] = {
+    "stripe webhooks": lambda since: billing_selectors.failed_webhook_count(since=since),
+    "email deliveries": lambda since: EmailDelivery.objects.filter(status="failed", created_at__gte=since).count(),
+    "stripe erasures": lambda since: billing_selectors.failed_stripe_erasure_count(since=since),
+}
 
 
 def failed_tasks_24h(*, now: datetime | None = None) -> list[tuple[str, int]]:
-    """Failures in the last 24 h per source: recorded TaskFailures plus every registered source."""
-    from .models import TaskFailure
-
+    """Failures in the last 24 h per source: recorded TaskFailures plus every failure source."""
     since = (now or timezone.now()) - timedelta(hours=24)
     rows = [("recorded tasks", TaskFailure.objects.filter(occurred_at__gte=since).count())]
-    for name, fn in failure_sources().items():
+    for name, fn in FAILURE_SOURCES.items():
         try:
             rows.append((name, int(fn(since))))
         except Exception:  # noqa: BLE001 — one broken source must not hide the others
@@ -232,116 +126,39 @@ def failed_tasks_24h(*, now: datetime | None = None) -> list[tuple[str, int]]:
     return rows
 
 
-def register_builtin_metrics() -> None:
-    register_metric(
-        "signups_per_day", signups_per_day, title="Signups per day (30 days)", kind="series", unit="users", order=10
-    )
-    register_metric(
+BILLING_METRICS = "console.view_billing_metrics"
+METRICS: tuple[Metric, ...] = (
+    Metric("signups_per_day", signups_per_day, "Signups per day (30 days)", kind="series", unit="users"),
+    Metric(
         "active_subscriptions_by_plan",
-        active_subscriptions_by_plan,
-        title="Active subscriptions by plan",
+        billing_selectors.active_subscriptions_by_plan,
+        "Active subscriptions by plan",
         kind="breakdown",
         unit="subscriptions",
-        permission="console.view_billing_metrics",
-        order=20,
+        permission=BILLING_METRICS,
         link="admin:djstripe_subscription_changelist",
-    )
-    register_metric(
+    ),
+    Metric(
         "mrr",
-        monthly_recurring_revenue,
-        title="Monthly recurring revenue",
-        kind="value",
-        permission="console.view_billing_metrics",
-        order=30,
+        billing_selectors.monthly_recurring_revenue,
+        "Monthly recurring revenue",
+        permission=BILLING_METRICS,
         help="Active, trialing and past-due subscriptions, each price normalised to a month.",
-    )
-    # Figures other apps own: read here when their models exist, else placeholders; an app that
-    # registers the same name (in its AppConfig.ready, which runs before console's) keeps its own.
-    has_assistant = _model_exists("assistant.Message")
-    _builtin(
-        "ai_tokens_per_day",
-        ai_tokens_per_day if has_assistant else None,
-        title="AI tokens per day",
-        kind="series",
-        chart="line",
-        unit="tokens",
-        order=40,
-    )
-    _builtin(
-        "ai_cost_per_day",
-        ai_cost_per_day if has_assistant else None,
-        title="AI estimated cost per day",
-        kind="series",
-        unit="USD",
-        order=50,
-    )
-    _builtin(
-        "storage_used",
-        storage_used if _model_exists("projects.File") else None,
-        title="Storage used",
-        kind="value",
-        unit="bytes",
-        order=60,
-        help="Uploaded files (pending uploads not counted).",
-    )
-    register_metric(
+    ),
+    Metric("ai_tokens_per_day", ai_tokens_per_day, "AI tokens per day", kind="series", chart="line", unit="tokens"),
+    Metric("ai_cost_per_day", ai_cost_per_day, "AI estimated cost per day", kind="series", unit="USD"),
+    Metric(
+        "storage_used", storage_used, "Storage used", unit="bytes", help="Uploaded files (pending uploads not counted)."
+    ),
+    Metric(
         "failed_webhooks_24h",
         failed_webhooks_24h,
-        title="Failed webhooks (24 h)",
-        kind="value",
-        order=70,
+        "Failed webhooks (24 h)",
         link="admin:djstripe_webhookeventtrigger_changelist",
         link_query="status=failed",
-    )
-    register_metric(
-        "failed_tasks_24h",
-        failed_tasks_24h,
-        title="Failed tasks (24 h)",
-        kind="value",
-        order=80,
-        link="admin:console_taskfailure_changelist",
-    )
-    register_failure_source("stripe webhooks", lambda since: failed_webhooks(since=since).count())
-    # Other apps' outboxes and retry queues, read defensively (no import: absent models count 0).
-    register_failure_source(
-        "email deliveries",
-        lambda since: _count("notifications.EmailDelivery", status="failed", created_at__gte=since),
-    )
-    register_failure_source(
-        "stripe erasures",
-        lambda since: _count(
-            "billing.StripeErasure", completed_at__isnull=True, created_at__gte=since, exclude={"last_error": ""}
-        ),
-    )
-
-
-def _model_exists(label: str) -> bool:
-    from django.apps import apps
-
-    try:
-        apps.get_model(label)
-    except LookupError:
-        return False
-    return True
-
-
-def _builtin(name: str, fn: Any, **kwargs: Any) -> None:
-    """Register a console default unless an app already registered a figure under ``name``."""
-    from .registry import _metrics
-
-    if name not in _metrics or _metrics[name].fn is None:
-        register_metric(name, fn, **kwargs)
-
-
-def _count(label: str, *, exclude: dict | None = None, **filters: Any) -> int:
-    """Rows of ``label`` matching ``filters`` (0 when that app or model is not installed)."""
-    from django.apps import apps
-
-    try:
-        model = apps.get_model(label)
-    except LookupError:
-        return 0
-    return model.objects.filter(**filters).exclude(**(exclude or {})).count()
+    ),
+    Metric("failed_tasks_24h", failed_tasks_24h, "Failed tasks (24 h)", link="admin:console_taskfailure_changelist"),
+)
 
 
 @dataclass
@@ -350,7 +167,7 @@ class Card:
     data: Any = None
     chart: dict | None = None
     total: Any = None
-    state: str = "ok"  # ok | missing | error
+    state: str = "ok"  # ok | error
 
     @property
     def name(self) -> str:
@@ -369,8 +186,6 @@ class Card:
 
 
 def _card(metric: Metric) -> Card:
-    if metric.fn is None:
-        return Card(metric, state="missing")
     try:
         data = metric.fn()
     except Exception:  # noqa: BLE001 — one failing figure must not take the dashboard down
@@ -391,4 +206,4 @@ def _card(metric: Metric) -> Card:
 
 def dashboard_for(user: Any) -> list[Card]:
     """The cards this staff member may see, each computed (errors isolated per card)."""
-    return [_card(m) for m in metrics() if m.permission is None or user.has_perm(m.permission)]
+    return [_card(m) for m in METRICS if m.permission is None or user.has_perm(m.permission)]

@@ -1,21 +1,19 @@
-"""What the user page shows beside the profile: plan, usage against limits, auth events, projects.
-
-Each panel reads another app defensively (``apps.get_model`` / registries), so the page works
-before and after those apps land; apps add panels with ``console.registry.register_user_panel``.
-"""
+"""What the user page shows beside the profile: plan, subscriptions, usage against limits, auth
+events, projects. Each part reads the app that owns it (the console is the top layer)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from django.apps import apps
-from django.db import models
-
+from accounts.models import AuthEvent
+from billing.entitlements import Entitlements
+from billing.selectors import subscription_list_for_user
 from core.registry import usage_providers
-
-from .registry import Panel, register_user_panel, user_panels
+from projects.models import Project
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +44,18 @@ class Usage:
         return self.used is not None and self.limit is not None and self.used > self.limit
 
 
-def entitlements(user: Any) -> Any:
-    from billing.selectors import entitlements_for_user
+@dataclass
+class Panel:
+    """A table on the user page: ``rows`` are lists of cells matching ``columns``."""
 
-    return entitlements_for_user(user=user)
+    title: str
+    columns: Sequence[str] = ()
+    rows: list[list[Any]] = field(default_factory=list)
+    empty: str = "Nothing yet."
+    note: str = ""
 
 
-def usage_against_limits(user: Any, ents: Any) -> list[Usage]:
+def usage_against_limits(user: Any, ents: Entitlements) -> list[Usage]:
     """Every registered usage figure next to the plan limit it counts against."""
     providers = usage_providers()
     rows = []
@@ -69,88 +72,61 @@ def usage_against_limits(user: Any, ents: Any) -> list[Usage]:
     return rows
 
 
-def subscriptions(user: Any) -> list[dict]:
-    """The user's Stripe subscriptions as dj-stripe stores them (newest first)."""
-    from djstripe.models import Subscription
+@dataclass(frozen=True)
+class SubscriptionRow:
+    id: str
+    status: str
+    price: str
+    current_period_end: datetime | None  # the renewal date (on the items in the pinned API version)
+    cancel_at_period_end: bool
 
-    out = []
-    for sub in Subscription.objects.filter(customer__subscriber=user).order_by("-created")[:10]:
-        data = sub.stripe_data or {}
-        items = (data.get("items") or {}).get("data") or []
-        price = (items[0].get("price") or items[0].get("plan") or {}) if items else {}
-        out.append(
-            {
-                "id": sub.id,
-                "status": data.get("status", ""),
-                "price": price.get("nickname") or price.get("lookup_key") or price.get("id") or "",
-                "current_period_end": sub.current_period_end,
-                "cancel_at_period_end": data.get("cancel_at_period_end", False),
-            }
+
+def subscriptions(user: Any) -> list[SubscriptionRow]:
+    """The user's Stripe subscriptions as mirrored (newest first)."""
+    return [
+        SubscriptionRow(
+            id=sub.id,
+            status=sub.status,
+            price=(sub.price.nickname or sub.price.lookup_key or sub.price.id) if sub.price else "",
+            current_period_end=sub.current_period_end,
+            cancel_at_period_end=sub.cancel_at_period_end,
         )
-    return out
-
-
-def _model(label: str) -> Any:
-    try:
-        return apps.get_model(label)
-    except (LookupError, ValueError):
-        return None
-
-
-def _field_names(model: Any) -> list[str]:
-    return [f.name for f in model._meta.concrete_fields]
-
-
-def auth_events_panel(user: Any) -> Panel | None:
-    """The last auth events of ``accounts.AuthEvent`` when that model exists (None otherwise)."""
-    model = _model("accounts.AuthEvent")
-    if model is None or "user" not in _field_names(model):
-        return None
-    time_field = next(
-        (f.name for f in model._meta.concrete_fields if isinstance(f, models.DateTimeField)), model._meta.pk.name
-    )
-    columns = [
-        f.name
-        for f in model._meta.concrete_fields
-        if not f.is_relation and not f.primary_key and not isinstance(f, (models.TextField, models.JSONField))
-    ][:6]
-    if time_field in columns:
-        columns.remove(time_field)
-    columns.insert(0, time_field)
-    rows = [list(r) for r in model.objects.filter(user=user).order_by(f"-{time_field}").values_list(*columns)[:10]]
-    return Panel(title="Recent auth events", columns=columns, rows=rows, empty="No auth events recorded.")
-
-
-def projects_panel(user: Any) -> Panel | None:
-    """Projects the user owns when ``projects.Project`` has an ``owner`` (the projects app may replace it)."""
-    model = _model("projects.Project")
-    if model is None or "owner" not in _field_names(model):
-        return Panel(title="Projects owned", empty="The projects app reports nothing here yet.")
-    names = _field_names(model)
-    columns = [c for c in ("name", "created_at") if c in names] or [model._meta.pk.name]
-    qs = model.objects.filter(owner=user)
-    total = qs.count()
-    rows = [
-        list(r) for r in qs.order_by(*(["-created_at"] if "created_at" in names else [])).values_list(*columns)[:20]
+        for sub in subscription_list_for_user(user=user)
     ]
-    return Panel(title=f"Projects owned ({total})", columns=columns, rows=rows, empty="No projects.")
 
 
-def register_builtin_panels() -> None:
-    register_user_panel("auth_events", auth_events_panel, order=30)
-    register_user_panel("projects", projects_panel, order=40)
+AUTH_EVENT_COLUMNS = ("created_at", "type", "email", "ip", "user_agent")
 
 
-def panels_for(user: Any, viewer: Any) -> list[Panel]:
+def auth_events_panel(user: Any) -> Panel:
+    """The user's last ten auth events."""
+    rows = [
+        list(row)
+        for row in AuthEvent.objects.filter(user=user).order_by("-created_at").values_list(*AUTH_EVENT_COLUMNS)[:10]
+    ]
+    return Panel(title="Recent auth events", columns=AUTH_EVENT_COLUMNS, rows=rows, empty="No auth events recorded.")
+
+
+def projects_panel(user: Any) -> Panel:
+    """The projects the user owns (the newest twenty, and how many in all)."""
+    owned = Project.objects.filter(owner=user)
+    rows = [list(row) for row in owned.order_by("-created_at").values_list("name", "created_at")[:20]]
+    return Panel(
+        title=f"Projects owned ({owned.count()})", columns=("name", "created_at"), rows=rows, empty="No projects."
+    )
+
+
+USER_PANELS: tuple[Callable[[Any], Panel], ...] = (auth_events_panel, projects_panel)
+
+
+def panels_for(user: Any) -> list[Panel]:
+    """Every panel of the user page; one that fails says so instead of taking the page down."""
     out = []
-    for panel in user_panels():
-        if panel.permission and not viewer.has_perm(panel.permission):
-            continue
+    for panel in USER_PANELS:
         try:
-            result = panel.fn(user)
+            out.append(panel(user))
         except Exception:  # noqa: BLE001
-            logger.exception("user panel %s failed", panel.name)
-            result = Panel(title=panel.name.replace("_", " ").capitalize(), empty="This panel failed to load.")
-        if result is not None:
-            out.append(result)
+            logger.exception("user panel %s failed", panel.__name__)
+            title = panel.__name__.removesuffix("_panel").replace("_", " ").capitalize()
+            out.append(Panel(title=title, empty="This panel failed to load."))
     return out

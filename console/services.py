@@ -4,48 +4,13 @@ from __future__ import annotations
 
 import logging
 import traceback as tb
-from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.utils.module_loading import import_string
 
 from .models import TaskFailure
 
 logger = logging.getLogger(__name__)
-
-# The user-page actions (console/actions.py), looked up by dotted name when a staff member clicks:
-# a deployment may point one elsewhere with settings.CONSOLE_USER_ACTIONS, and a missing one is
-# reported to staff instead of failing. Each is ``fn(*, user, request) -> str | None``.
-DEFAULT_USER_ACTION_HANDLERS = {
-    action: f"console.actions.{action}"
-    for action in ("deactivate", "reactivate", "revoke_sessions", "resend_verification", "resync_billing", "erase")
-}
-
-
-class ActionUnavailable(Exception):
-    """The app that carries out this action does not provide it."""
-
-    def __init__(self, action: str, dotted: str) -> None:
-        super().__init__(f"{dotted} is not available: this action is not wired up.")
-        self.action = action
-        self.dotted = dotted
-
-
-def action_handler(action: str) -> Callable[..., Any]:
-    """The callable for ``action`` or ``ActionUnavailable`` naming the missing dotted path."""
-    handlers = {**DEFAULT_USER_ACTION_HANDLERS, **getattr(settings, "CONSOLE_USER_ACTIONS", {})}
-    dotted = handlers[action]
-    try:
-        return import_string(dotted)
-    except ImportError:
-        raise ActionUnavailable(action, dotted)
-
-
-def user_run_action(*, action: str, user: Any, request: Any) -> Any:
-    """Run one user-page action through the service that owns it; returns its detail text."""
-    return action_handler(action)(user=user, request=request)
 
 
 def user_reactivate(*, user: Any) -> None:

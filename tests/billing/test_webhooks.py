@@ -104,22 +104,30 @@ def test_subscription_deleted_returns_to_free(user, webhook, fake_stripe, subscr
     assert "ended" in _billing_notifications(user)[0].title
 
 
-def test_checkout_completed_links_customer_and_syncs_subscription(user, webhook, fake_stripe, prices):
-    customer = fake_stripe.add_customer(email=user.email)  # no metadata: created by Checkout itself
-    sub = fake_stripe.add_subscription(customer=customer["id"], price=prices["pro"])
+def _completed_checkout(
+    fake_stripe, session_id: str, customer_id: str, subscription_id: str, user, *, metadata: dict
+) -> dict:
+    """A completed subscription Checkout Session (as Stripe sends it), known to the fake Stripe."""
     session = {
-        "id": "cs_test_1",
+        "id": session_id,
         "object": "checkout.session",
         "mode": "subscription",
-        "customer": customer["id"],
-        "subscription": sub["id"],
+        "customer": customer_id,
+        "subscription": subscription_id,
         "client_reference_id": str(user.pk),
         "status": "complete",
         "livemode": False,
-        "metadata": {},
+        "metadata": metadata,
         "created": int(time.time()),
     }
-    fake_stripe.objects["checkout/sessions"]["cs_test_1"] = session
+    fake_stripe.objects["checkout/sessions"][session_id] = session
+    return session
+
+
+def test_checkout_completed_links_customer_and_syncs_subscription(user, webhook, fake_stripe, prices):
+    customer = fake_stripe.add_customer(email=user.email)  # no metadata: created by Checkout itself
+    sub = fake_stripe.add_subscription(customer=customer["id"], price=prices["pro"])
+    session = _completed_checkout(fake_stripe, "cs_test_1", customer["id"], sub["id"], user, metadata={})
     assert webhook.send("checkout.session.completed", session).status_code == 200
     assert Customer.objects.get(id=customer["id"]).subscriber == user
     assert entitlements_for_user(user=user).plan_code == "pro"
@@ -130,19 +138,7 @@ def test_checkout_and_subscription_created_notify_once(user, webhook, fake_strip
     customer = _customer(fake_stripe, user)
     sub = fake_stripe.add_subscription(customer=customer["id"], price=prices["pro"])
     fake_stripe.set_subscription(sub["id"], metadata={"user_id": str(user.pk), "plan": "pro"})  # from our Checkout
-    session = {
-        "id": "cs_test_2",
-        "object": "checkout.session",
-        "mode": "subscription",
-        "customer": customer["id"],
-        "subscription": sub["id"],
-        "client_reference_id": str(user.pk),
-        "status": "complete",
-        "livemode": False,
-        "metadata": {"plan": "pro"},
-        "created": int(time.time()),
-    }
-    fake_stripe.objects["checkout/sessions"]["cs_test_2"] = session
+    session = _completed_checkout(fake_stripe, "cs_test_2", customer["id"], sub["id"], user, metadata={"plan": "pro"})
     assert webhook.send("customer.subscription.created", sub).status_code == 200
     assert webhook.send("checkout.session.completed", session).status_code == 200
     assert len(_billing_notifications(user)) == 1

@@ -1,4 +1,5 @@
-"""Stripe-shaped rows for dj-stripe models, built the way dj-stripe stores them (stripe_data JSON)."""
+"""Stripe-shaped rows for dj-stripe models, built the way dj-stripe stores them (stripe_data JSON),
+in the layout of the pinned API version (the current period on the subscription's items)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def product(name: str) -> Product:
 def subscription(
     *, customer: Customer | None = None, status: str = "active", prod: Product | None = None,
     amount: int = 1500, currency: str = "usd", interval: str = "month", interval_count: int = 1,
-    quantity: int = 1, nickname: str = "",
+    quantity: int = 1, nickname: str = "", period_start: int = 1_897_408_000, period_end: int = 1_900_000_000,
 ) -> Subscription:  # fmt: skip
     sid = f"sub_{next(_ids):06d}"
     if customer is None:
@@ -37,9 +38,20 @@ def subscription(
         "id": sid,
         "object": "subscription",
         "status": status,
-        "items": {"object": "list", "data": [{"id": f"si_{next(_ids)}", "price": price, "quantity": quantity}]},
+        "items": {
+            "object": "list",
+            "data": [
+                {
+                    "id": f"si_{next(_ids)}",
+                    "object": "subscription_item",
+                    "price": price,
+                    "quantity": quantity,
+                    "current_period_start": period_start,
+                    "current_period_end": period_end,
+                }
+            ],
+        },
         "cancel_at_period_end": False,
-        "current_period_end": 1_900_000_000,
     }
     return Subscription.objects.create(id=sid, customer=customer, stripe_data=data)
 

@@ -1,4 +1,4 @@
-"""Dashboard selectors: signups, subscriptions by plan, MRR, failed webhooks and tasks, registry."""
+"""Dashboard figures: signups, subscriptions by plan, MRR (billing's selectors), failed webhooks and tasks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 from djstripe.models import WebhookEventTrigger
 
-from console import metrics, registry
+from billing import selectors as billing_selectors
+from console import metrics
 from console.models import TaskFailure
 from console.services import task_failure_record
 from tests.console import stripe_data
@@ -38,8 +39,8 @@ def test_active_subscriptions_by_plan_and_mrr() -> None:
     stripe_data.subscription(prod=team, amount=12000, interval="year", quantity=3)
     stripe_data.subscription(prod=pro, amount=1500, status="canceled")
     stripe_data.subscription(amount=1000, currency="eur", nickname="Legacy", interval="week")
-    assert metrics.active_subscriptions_by_plan() == [("Pro", 2), ("Legacy", 1), ("Team", 1)]
-    mrr = dict(metrics.monthly_recurring_revenue())
+    assert billing_selectors.active_subscriptions_by_plan() == [("Pro", 2), ("Legacy", 1), ("Team", 1)]
+    mrr = dict(billing_selectors.monthly_recurring_revenue())
     # 2 × 15.00 monthly + 3 × 120.00 yearly / 12
     assert mrr["USD"] == Decimal("60.00")
     assert mrr["EUR"] == (Decimal(10) * Decimal(52) / Decimal(12)).quantize(Decimal("0.01"))
@@ -50,9 +51,9 @@ def test_subscription_figures_take_constant_queries(django_assert_max_num_querie
     for i in range(30):
         stripe_data.subscription(prod=products[i % 5])
     with django_assert_max_num_queries(2):
-        metrics.active_subscriptions_by_plan()
+        billing_selectors.active_subscriptions_by_plan()
     with django_assert_max_num_queries(2):
-        metrics.monthly_recurring_revenue()
+        billing_selectors.monthly_recurring_revenue()
 
 
 def _trigger(**fields) -> WebhookEventTrigger:
@@ -68,14 +69,16 @@ def test_failed_webhooks_in_the_last_24_hours() -> None:
     assert metrics.failed_webhooks_24h() == 2
 
 
-def test_failed_tasks_sum_recorded_failures_and_registered_sources(monkeypatch) -> None:
+def test_failed_tasks_sum_recorded_failures_and_every_source() -> None:
+    from billing.models import StripeErasure
+    from notifications.models import EmailDelivery
+
     task_failure_record(task="billing.jobs.sync_stripe", error=RuntimeError("stripe down"))
     old = task_failure_record(task="x", error="old")
     TaskFailure.objects.filter(pk=old.pk).update(occurred_at=timezone.now() - timedelta(days=2))
     _trigger(valid=True, processed=False, exception="boom")
-    monkeypatch.setattr(registry, "_failure_sources", dict(registry._failure_sources))
-    registry.register_failure_source("emails", lambda since: 4)
-    from notifications.models import EmailDelivery
+    StripeErasure.objects.create(customer_id="cus_failing", last_error="stripe down")
+    StripeErasure.objects.create(customer_id="cus_pending")
 
     for key, status in (("a", "failed"), ("b", "sent")):
         EmailDelivery.objects.create(
@@ -83,7 +86,7 @@ def test_failed_tasks_sum_recorded_failures_and_registered_sources(monkeypatch) 
             text_body="", html_body="", status=status,
         )  # fmt: skip
     rows = dict(metrics.failed_tasks_24h())
-    assert rows == {"recorded tasks": 1, "stripe webhooks": 1, "email deliveries": 1, "stripe erasures": 0, "emails": 4}
+    assert rows == {"recorded tasks": 1, "stripe webhooks": 1, "email deliveries": 1, "stripe erasures": 1}
     recorded = TaskFailure.objects.get(task="billing.jobs.sync_stripe")
     assert recorded.error == "RuntimeError: stripe down"
 
@@ -103,19 +106,13 @@ def test_a_failing_celery_task_is_recorded() -> None:
     assert "kaboom" in failure.error and "ValueError" in failure.traceback
 
 
-def test_registered_metric_replaces_placeholder_and_errors_are_isolated(monkeypatch, superuser) -> None:
-    monkeypatch.setattr(registry, "_metrics", dict(registry._metrics))
-    registry.register_metric(
-        "ai_tokens_per_day", lambda: [(NOW.date(), 1200)], title="AI tokens per day", kind="series", chart="line"
-    )
-    registry.register_metric("broken", lambda: 1 / 0, title="Broken", kind="value")
-    registry.register_metric("future", None, title="Not reported yet", kind="value")
+def test_a_failing_figure_is_isolated_and_the_others_computed(monkeypatch, superuser) -> None:
+    broken = metrics.Metric("broken", lambda: 1 / 0, "Broken")
+    monkeypatch.setattr(metrics, "METRICS", (*metrics.METRICS, broken))
     cards = {c.name: c for c in metrics.dashboard_for(superuser)}
-    assert cards["ai_tokens_per_day"].state == "ok" and cards["ai_tokens_per_day"].chart["type"] == "line"
     assert cards["broken"].state == "error"
-    assert cards["future"].state == "missing"
-    with pytest.raises(ValueError):
-        registry.register_metric("x", None, title="x", kind="pie")
+    assert cards["ai_tokens_per_day"].state == "ok" and cards["ai_tokens_per_day"].chart["type"] == "line"
+    assert [c for c in cards.values() if c.state != "ok"] == [cards["broken"]]
 
 
 def test_ai_tokens_and_cost_per_day_from_assistant_replies() -> None:
@@ -134,14 +131,6 @@ def test_ai_tokens_and_cost_per_day_from_assistant_replies() -> None:
     assert len(tokens) == 30 and tokens[-1] == (NOW.date(), 1500) and tokens[-3] == (NOW.date() - timedelta(days=2), 40)
     assert sum(v for _, v in tokens) == 1540
     assert cost[-1] == (NOW.date(), Decimal("0.0225")) and sum(v for _, v in cost) == Decimal("0.0231")
-
-
-def test_an_apps_own_registration_is_not_replaced_by_the_console_default(monkeypatch) -> None:
-    monkeypatch.setattr(registry, "_metrics", {})
-    registry.register_metric("ai_tokens_per_day", lambda: [], title="From the assistant app", kind="series")
-    metrics.register_builtin_metrics()
-    assert registry._metrics["ai_tokens_per_day"].title == "From the assistant app"
-    assert registry._metrics["ai_cost_per_day"].fn is metrics.ai_cost_per_day
 
 
 def test_storage_used_counts_ready_files() -> None:

@@ -235,8 +235,7 @@ class FakeStripe:
             "created": start,
             "start_date": start,
             "billing_cycle_anchor": start,
-            "current_period_start": start,
-            "current_period_end": end,
+            # API 2025-03-31+: the current period is on each item, no longer on the subscription.
             "trial_start": None,
             "trial_end": trial_end,
             "livemode": False,
