@@ -61,7 +61,7 @@ def test_export_contains_profile_auth_events_and_every_registered_section(auth_c
     assert "password" not in response.content.decode().lower().replace("password_", "")
 
 
-@covers_route("accounts:me-export", "other_tenant")
+@covers_route("accounts:me-export", "other_tenant", methods=("get",))
 def test_export_is_only_the_requesters(auth_client, other_user):
     services.auth_event_log(type="login_failed", user=other_user)
     data = auth_client.get(EXPORT).json()

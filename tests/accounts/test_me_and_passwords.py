@@ -235,7 +235,7 @@ def test_reset_token_expires(call, api_client, user, settings, password):
     assert user.check_password(password)
 
 
-@covers_route("accounts:password-reset-confirm", "anonymous")
+@covers_route("accounts:password-reset-confirm", "anonymous", methods=("post",))
 def test_forged_or_cross_purpose_reset_tokens_are_refused(call, api_client, user):
     verification = tokens.make(user, tokens.VERIFY_EMAIL)
     for token in (verification, "x" * 40, verification[:-3] + "abc"):

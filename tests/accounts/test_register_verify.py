@@ -103,7 +103,7 @@ def test_verify_token_expires(call, api_client, settings):
     assert not User.objects.get(email="new.person@example.com").email_verified
 
 
-@covers_route("accounts:verify-email", "anonymous")
+@covers_route("accounts:verify-email", "anonymous", methods=("post",))
 @pytest.mark.parametrize(
     "forge",
     [

@@ -66,8 +66,8 @@ def test_title_is_optional(auth_client):
     assert response.status_code == 201 and response.json()["title"] == ""
 
 
-@covers_route("assistant:conversation", "other_tenant")
-@covers_route("assistant:messages", "other_tenant")
+@covers_route("assistant:conversation", "other_tenant", methods=("get", "patch", "delete"))
+@covers_route("assistant:messages", "other_tenant", methods=("get", "post"))
 def test_another_users_conversation_is_404_everywhere(auth_client, other_user):
     theirs = ConversationFactory(user=other_user)
     MessageFactory(conversation=theirs, content="secret")

@@ -34,7 +34,7 @@ def test_data_migration_creates_free_pro_team():
     assert plans["team"].max_projects > plans["pro"].max_projects > free.max_projects
 
 
-@covers_route("billing:plans", "anonymous")
+@covers_route("billing:plans", "anonymous", methods=("get",))
 def test_plans_endpoint_is_public_with_limits_and_prices(api_client, fake_stripe, prices):
     # Prices are shown once mirrored (checkout or billing_sync mirror them).
     services.plan_price_id(plan=Plan.objects.get(code="pro"))

@@ -158,7 +158,7 @@ def _mirror_invoices(fake_stripe, sub, count):
         Invoice.sync_from_stripe_data(stripe.Invoice.retrieve(inv["id"], api_key=stripe_client.api_key()))
 
 
-@covers_route("billing:invoices", "other_tenant")
+@covers_route("billing:invoices", "other_tenant", methods=("get",))
 def test_invoices_are_listed_newest_first_and_scoped(auth_client, user, other_user, fake_stripe, subscribe):
     _mirror_invoices(fake_stripe, subscribe(user, "pro"), 3)
     _mirror_invoices(fake_stripe, subscribe(other_user, "pro"), 2)

@@ -82,7 +82,7 @@ def test_list_runs_constant_queries(auth_client, user, django_assert_num_queries
     assert len(response.json()["results"]) == page_size
 
 
-@covers_route("notifications:unread-count", "other_tenant")
+@covers_route("notifications:unread-count", "other_tenant", methods=("get",))
 def test_unread_count_is_one_query(auth_client, user, other_user, django_assert_num_queries):
     NotificationFactory.create_batch(3, user=user)
     NotificationFactory(user=user, read_at=timezone.now())
@@ -106,7 +106,7 @@ def test_mark_one_read(auth_client, user):
     assert auth_client.get(COUNT).json() == {"count": 0}
 
 
-@covers_route("notifications:read-all", "other_tenant")
+@covers_route("notifications:read-all", "other_tenant", methods=("post",))
 def test_read_all_optionally_by_category(auth_client, user, other_user):
     NotificationFactory.create_batch(2, user=user, category="project")
     NotificationFactory(user=user, category="billing")
@@ -127,9 +127,9 @@ def test_delete(auth_client, user):
     assert_api_error(auth_client.delete(detail_url(notification.pk)), 404, "not_found")
 
 
-@covers_route("notifications:read", "other_tenant")
-@covers_route("notifications:detail", "other_tenant")
-@covers_route("notifications:list", "other_tenant")
+@covers_route("notifications:read", "other_tenant", methods=("post",))
+@covers_route("notifications:detail", "other_tenant", methods=("delete",))
+@covers_route("notifications:list", "other_tenant", methods=("get",))
 def test_another_users_ids_are_404(auth_client, other_user):
     theirs = NotificationFactory(user=other_user)
     assert_api_error(auth_client.post(read_url(theirs.pk)), 404, "not_found")

@@ -81,7 +81,7 @@ def test_put_is_partial_and_persists(auth_client):
     assert auth_client.get(URL).json()["categories"]["project"] == {"in_app": False, "email": False, "locked": False}
 
 
-@covers_route("notifications:preferences", "other_tenant")
+@covers_route("notifications:preferences", "other_tenant", methods=("get", "put"))
 def test_preferences_are_per_user(auth_client, other_client):
     mine = auth_client.put(URL, {"categories": {"billing": {"email": False}}}, format="json")
     assert mine.status_code == 200 and mine.json()["categories"]["billing"]["email"] is False

@@ -77,7 +77,7 @@ def test_inviting_an_existing_user_also_notifies_them_in_app(auth_client, projec
     assert notification.category == "project" and "Apollo" in notification.title
 
 
-@covers_route("invitations:accept", "other_tenant")
+@covers_route("invitations:accept", "other_tenant", methods=("post",))
 def test_accept_requires_the_invited_verified_email(auth_client, project, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         invite(auth_client, project, "target@example.com")
@@ -104,7 +104,7 @@ def test_accept_refuses_expired_revoked_and_unknown_tokens(auth_client, project,
     assert Activity.objects.filter(project=project, verb="member.invitation_revoked").exists()
 
 
-@covers_route("invitations:accept", "anonymous")
+@covers_route("invitations:accept", "anonymous", methods=("post",))
 def test_accept_needs_authentication(api_client):
     assert_api_error(api_client.post(ACCEPT, {"token": "x"}), 401, "not_authenticated")
 

@@ -304,7 +304,7 @@ def test_email_change_password_checks_are_throttled(settings):
     assert_api_error(thief.patch(ME, {"email": "thief@evil.test", "password": "x"}, format="json"), 429, "throttled")
 
 
-@covers_route("accounts:email-revert", "anonymous")
+@covers_route("accounts:email-revert", "anonymous", methods=("post",))
 def test_the_old_address_can_undo_an_email_change_and_end_every_session(django_capture_on_commit_callbacks):
     from tests.accounts.conftest import last_mail_to, token_in
 

@@ -119,7 +119,7 @@ def test_anonymous_callers_get_401_and_change_nothing(api_client, user, objects,
 
 
 for _name in PROTECTED:
-    covers_route(_name, "anonymous")(test_anonymous_callers_get_401_and_change_nothing)
+    covers_route(_name, "anonymous", methods=http_methods(_name))(test_anonymous_callers_get_401_and_change_nothing)
 
 
 def test_every_protected_route_is_listed():

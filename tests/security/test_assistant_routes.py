@@ -18,7 +18,7 @@ CONVERSATIONS = "/api/v1/assistant/conversations/"
 USAGE = "/api/v1/assistant/usage/"
 
 
-@covers_route("assistant:conversations", "other_tenant")
+@covers_route("assistant:conversations", "other_tenant", methods=("get", "post"))
 def test_another_tenants_conversations_and_projects_stay_out_of_reach(auth_client, user, other_user):
     theirs = ProjectFactory(owner=other_user, name="Their project")
     ConversationFactory(user=other_user, project_id=theirs.pk, title="their conversation")
@@ -37,7 +37,7 @@ def test_another_tenants_conversations_and_projects_stay_out_of_reach(auth_clien
     assert response.status_code == 201 and response.json()["project"] == str(mine.pk)
 
 
-@covers_route("assistant:usage", "other_tenant")
+@covers_route("assistant:usage", "other_tenant", methods=("get",))
 def test_usage_counts_only_the_callers_tokens(auth_client, other_client, user, other_user):
     MonthlyUsage.objects.create(user=other_user, month=quotas.current_month(), used_tokens=4321)
     assert auth_client.get(USAGE).json()["tokens_used"] == 0
