@@ -7,6 +7,7 @@ import pytest
 from assistant.models import Conversation, Message
 from core.testing import assert_api_error
 from tests.assistant.factories import ConversationFactory, MessageFactory
+from tests.nothing_changed import nothing_changed
 from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
@@ -71,11 +72,13 @@ def test_title_is_optional(auth_client):
 def test_another_users_conversation_is_404_everywhere(auth_client, other_user):
     theirs = ConversationFactory(user=other_user)
     MessageFactory(conversation=theirs, content="secret")
-    assert_api_error(auth_client.get(detail(theirs)), 404, "not_found")
-    assert_api_error(auth_client.patch(detail(theirs), {"title": "x"}, format="json"), 404, "not_found")
-    assert_api_error(auth_client.delete(detail(theirs)), 404, "not_found")
-    assert_api_error(auth_client.get(f"{detail(theirs)}messages/"), 404, "not_found")
-    assert_api_error(auth_client.post(f"{detail(theirs)}messages/", {"content": "hi"}, format="json"), 404, "not_found")
+    with nothing_changed():
+        assert_api_error(auth_client.get(detail(theirs)), 404, "not_found")
+        assert_api_error(auth_client.patch(detail(theirs), {"title": "x"}, format="json"), 404, "not_found")
+        assert_api_error(auth_client.delete(detail(theirs)), 404, "not_found")
+        assert_api_error(auth_client.get(f"{detail(theirs)}messages/"), 404, "not_found")
+        response = auth_client.post(f"{detail(theirs)}messages/", {"content": "hi"}, format="json")
+        assert_api_error(response, 404, "not_found")
     assert auth_client.get(URL).json()["count"] == 0
     assert Conversation.objects.get(pk=theirs.pk).title == theirs.title
     assert_api_error(auth_client.get(f"{URL}{uuid.uuid4()}/"), 404, "not_found")

@@ -15,6 +15,7 @@ from notifications.models import Notification
 from projects.models import Activity, Invitation, Membership, Role
 from tests.conftest import client_for
 from tests.factories import UserFactory
+from tests.nothing_changed import nothing_changed
 from tests.security.route_matrix import covers_route
 
 from .factories import InvitationFactory, MembershipFactory, ProjectFactory
@@ -83,9 +84,10 @@ def test_accept_requires_the_invited_verified_email(auth_client, project, django
         invite(auth_client, project, "target@example.com")
     token = token_from_last_email()
     intruder = UserFactory(email="intruder@example.com")
-    assert_api_error(client_for(intruder).post(ACCEPT, {"token": token}), 403, "invitation_email_mismatch")
     unverified = UserFactory(email="target@example.com", email_verified=False)
-    assert_api_error(client_for(unverified).post(ACCEPT, {"token": token}), 403, "email_not_verified")
+    with nothing_changed(), django_capture_on_commit_callbacks(execute=True):
+        assert_api_error(client_for(intruder).post(ACCEPT, {"token": token}), 403, "invitation_email_mismatch")
+        assert_api_error(client_for(unverified).post(ACCEPT, {"token": token}), 403, "email_not_verified")
     assert not Membership.objects.filter(project=project, user__in=[intruder, unverified]).exists()
 
 
