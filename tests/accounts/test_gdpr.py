@@ -93,7 +93,7 @@ def test_delete_me_erases_through_every_eraser(call, api_client, user, other_use
     assert_api_error(api_client.post(REFRESH, {"refresh": session["refresh"]}, format="json"), 401, "token_not_valid")
     assert not OutstandingToken.objects.filter(user_id=user_id).exists()  # each token names the user id
     assert not OutstandingToken.objects.filter(user__isnull=True).exists()
-    assert client.get(ME).status_code == 401
+    assert_api_error(client.get(ME), 401, "user_not_found")
     # the log keeps only an anonymous deletion record
     assert not AuthEvent.objects.filter(email=email).exists()
     event = AuthEvent.objects.get(type="account_deleted")

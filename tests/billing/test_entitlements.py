@@ -16,6 +16,7 @@ from billing.entitlements import FREE
 from billing.models import Plan
 from billing.selectors import entitlements_for_user
 from core.context import request_id_var
+from core.testing import assert_api_error
 from tests.projects.factories import FileFactory, ProjectFactory
 from tests.security.route_matrix import covers_route
 
@@ -153,7 +154,7 @@ def test_subscription_endpoint_reports_usage_and_status(auth_client, user, subsc
 
 
 def test_subscription_endpoint_needs_authentication(api_client):
-    assert api_client.get("/api/v1/billing/subscription/").status_code == 401
+    assert_api_error(api_client.get("/api/v1/billing/subscription/"), 401, "not_authenticated")
 
 
 def test_plan_catalogue_rejects_two_plans_on_one_price():

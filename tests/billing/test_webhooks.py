@@ -60,8 +60,10 @@ def test_bad_signatures_are_400_and_nothing_is_processed(user, webhook, fake_str
 
 def test_signature_within_tolerance_is_accepted(user, webhook, fake_stripe, prices):
     sub = fake_stripe.add_subscription(customer=_customer(fake_stripe, user)["id"], price=prices["pro"])
-    payload = event_payload("customer.subscription.created", sub)
+    payload = event_payload("customer.subscription.created", sub, event_id="evt_tolerance_1")
     assert webhook.post(payload, signature=sign(payload, timestamp=int(time.time()) - 200)).status_code == 200
+    assert ProcessedStripeEvent.objects.filter(event_id="evt_tolerance_1").exists()  # processed, not just accepted
+    assert entitlements_for_user(user=user).plan_code == "pro"
 
 
 def test_unknown_endpoint_uuid_is_404(client):

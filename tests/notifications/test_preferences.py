@@ -7,7 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from core.testing import assert_api_error
-from notifications.models import Category, EmailDelivery, Notification
+from notifications.models import Category, EmailDelivery, Notification, NotificationPreference, NotificationSettings
 from notifications.services import notify, preferences_update
 from tests.security.route_matrix import covers_route
 
@@ -85,9 +85,15 @@ def test_put_is_partial_and_persists(auth_client):
 def test_preferences_are_per_user(auth_client, other_client):
     mine = auth_client.put(URL, {"categories": {"billing": {"email": False}}}, format="json")
     assert mine.status_code == 200 and mine.json()["categories"]["billing"]["email"] is False
+    mine_rows = list(NotificationPreference.objects.filter(user=auth_client.user).order_by("pk").values())
+    mine_settings = list(NotificationSettings.objects.filter(user=auth_client.user).values())
     # The other user's PUT answers (and changes) only their own preferences.
     theirs = other_client.put(URL, {"categories": {"project": {"in_app": False}}}, format="json")
     assert theirs.status_code == 200
+    # the caller's rows are untouched, updated_at included
+    assert list(NotificationPreference.objects.filter(user=auth_client.user).order_by("pk").values()) == mine_rows
+    assert list(NotificationSettings.objects.filter(user=auth_client.user).values()) == mine_settings
+    assert NotificationPreference.objects.filter(user=other_client.user, category="project", in_app=False).exists()
     assert theirs.json()["categories"]["billing"]["email"] is True
     assert theirs.json()["categories"]["project"]["in_app"] is False
     assert other_client.get(URL).json() == theirs.json()
