@@ -59,6 +59,16 @@ CASES = ("anonymous", "other_tenant", "lower_role")
 
 ADMIN_PREFIX = settings.ADMIN_URL
 
+# Routes that are not the versioned JSON API, and why. The route matrix checks them like any other;
+# the API-wide checks (schema inventory, /api/v1/ only, throttles, JSON headers) use ``api_routes()``.
+NON_API_PREFIXES: dict[str, str] = {
+    ADMIN_PREFIX: "the Django admin (the staff console): HTML pages behind staff sessions",
+    "api/schema/": "the OpenAPI schema itself",
+    "api/docs/": "the Swagger UI (HTML)",
+    "stripe/": "dj-stripe's webhook: called by Stripe, authenticated by its signature",
+    "anymail/": "anymail's SES tracking webhook: called by SNS, authenticated by basic auth and signature",
+}
+
 # Routes no test reaches, and why. Keep this short: each entry is a hole in the matrix.
 EXEMPT: dict[str, str] = {}
 
@@ -249,6 +259,11 @@ def walk_routes(patterns: list[Any] | None = None, prefix: str = "", namespace: 
             if name and namespace:
                 name = f"{namespace}:{name}"
             yield Route(name=name, pattern=full, callback=entry.callback, namespace=namespace)
+
+
+def api_routes() -> list[Route]:
+    """The versioned JSON API: every route but those under ``NON_API_PREFIXES``."""
+    return [route for route in walk_routes() if not route.pattern.startswith(tuple(NON_API_PREFIXES))]
 
 
 def exempt_cases(route: Route) -> dict[str, str]:
