@@ -282,6 +282,9 @@ def missing_cases(routes: list[Route]) -> dict[str, list[str]]:
     for route in routes:
         if route.key in EXEMPT:
             continue
+        if not route.methods():
+            missing[route.key] = ["no HTTP method found on the view: teach Route.methods() how to read it"]
+            continue
         exempt = exempt_cases(route)
         declared = covered.get(route.key, {})
         gaps = [

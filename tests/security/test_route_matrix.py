@@ -132,6 +132,20 @@ def test_the_checker_reports_each_method_without_tests():
         route_matrix._COVERAGE.pop("demo:detail", None)
 
 
+def test_a_view_whose_methods_cannot_be_read_is_reported_not_skipped():
+    class Opaque:
+        http_method_names = ["get"]
+
+        def dispatch(self, request): ...
+
+    def view():
+        pass
+
+    view.view_class = Opaque
+    opaque = route_matrix.Route(name="demo:opaque", pattern="api/v1/opaque/", callback=view)
+    assert list(missing_cases([opaque])) == ["demo:opaque"]
+
+
 def test_a_viewset_is_enumerated_by_its_actions():
     """A future ViewSet: its router-made callback carries ``actions``; each action's method needs a test."""
     from rest_framework import viewsets
