@@ -254,6 +254,8 @@ def test_reset_confirm_validates_the_new_password(call, api_client, user):
     assert "new_password" in body["fields"]
     # the link still works after a rejected password
     assert call(api_client, "post", RESET_CONFIRM, {"token": token, "new_password": STRONG_PASSWORD}).status_code == 204
+    user.refresh_from_db()
+    assert user.check_password(STRONG_PASSWORD)
 
 
 def test_reset_for_an_inactive_account_sends_nothing(call, api_client):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from core.testing import assert_api_error
 from notifications.models import Category, EmailDelivery, Notification, NotificationPreference, NotificationSettings
 from notifications.services import notify, preferences_update
+from tests.nothing_changed import nothing_changed
 from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
@@ -51,12 +52,14 @@ def test_matrix_notify_follows_preferences(user, django_capture_on_commit_callba
 
 
 def test_security_is_always_both_channels(user, auth_client, django_capture_on_commit_callbacks):
-    response = auth_client.put(URL, {"categories": {"security": {"email": False}}}, format="json")
+    with nothing_changed():  # the failed PUT changed nothing
+        response = auth_client.put(URL, {"categories": {"security": {"email": False}}}, format="json")
     body = assert_api_error(response, 400, "preference_locked")
     assert "categories.security" in body["fields"]
-    # the failed PUT changed nothing, and sending "true" for security is accepted
+    # sending "true" for security is accepted
     ok = auth_client.put(URL, {"categories": {"security": {"email": True, "in_app": True}}}, format="json")
     assert ok.status_code == 200
+    assert ok.json()["categories"]["security"] == {"in_app": True, "email": True, "locked": True}
 
     with django_capture_on_commit_callbacks(execute=True):
         notify(user=user, category="security", title="Your password was changed")

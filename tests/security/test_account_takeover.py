@@ -205,6 +205,8 @@ def test_the_outbox_never_shows_a_live_reset_link_yet_the_sent_mail_works(django
     with django_capture_on_commit_callbacks(execute=True):
         done = APIClient().post(RESET_CONFIRM, {"token": token, "new_password": NEW_PASSWORD}, format="json")
     assert done.status_code == 204
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
 
 
 def test_a_retried_delivery_still_sends_a_working_link(settings, django_capture_on_commit_callbacks):
@@ -233,6 +235,8 @@ def test_a_retried_delivery_still_sends_a_working_link(settings, django_capture_
     token = token_in(last_mail_to(user.email))
     done = APIClient().post(RESET_CONFIRM, {"token": token, "new_password": NEW_PASSWORD}, format="json")
     assert done.status_code == 204
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
 
 
 @pytest.mark.parametrize("role", ["superuser", "support"])
