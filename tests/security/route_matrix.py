@@ -163,16 +163,16 @@ def covers_route(route: str, *cases: str, methods: Iterable[str]) -> Callable[[A
     unknown = set(cases) - set(CASES)
     if not cases or unknown:
         raise ValueError(f"covers_route({route!r}): cases must be among {CASES}, got {cases}")
-    methods = tuple(methods)
-    if not methods or isinstance(methods, str) or set(methods) - set(HTTP_METHODS):
-        raise ValueError(f"covers_route({route!r}): methods must be among {HTTP_METHODS}, got {methods}")
+    declared = () if isinstance(methods, str) else tuple(methods)  # "get" alone would read as g, e, t
+    if not declared or set(declared) - set(HTTP_METHODS):
+        raise ValueError(f"covers_route({route!r}): methods must be a tuple among {HTTP_METHODS}, got {methods!r}")
 
     def decorate(test: Any) -> Any:
         test_id = f"{test.__module__}::{test.__qualname__}"
         for case in cases:
-            for method in methods:
+            for method in declared:
                 _COVERAGE.setdefault(route, {}).setdefault(case, {}).setdefault(method, []).append(test_id)
-        test.covered_routes = [*getattr(test, "covered_routes", []), (route, cases, methods)]
+        test.covered_routes = [*getattr(test, "covered_routes", []), (route, cases, declared)]
         return test
 
     return decorate
