@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
@@ -32,11 +32,20 @@ class DocsAccess(BasePermission):
         return False
 
 
-class SchemaView(SpectacularAPIView):
-    """The schema view, whose errors are JSON like every other error (not YAML)."""
+class JSONErrorsMixin:
+    """Errors as the JSON envelope like every other error, whatever the view renders on success
+    (YAML for the schema, HTML for the Swagger UI)."""
 
     def handle_exception(self, exc: Exception) -> Any:
-        response = super().handle_exception(exc)
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = "application/json"
+        response = super().handle_exception(exc)  # type: ignore[misc]
+        self.request.accepted_renderer = JSONRenderer()  # type: ignore[attr-defined]
+        self.request.accepted_media_type = "application/json"  # type: ignore[attr-defined]
         return response
+
+
+class SchemaView(JSONErrorsMixin, SpectacularAPIView):
+    """The OpenAPI schema."""
+
+
+class DocsView(JSONErrorsMixin, SpectacularSwaggerSplitView):
+    """The Swagger UI, served without a CDN."""

@@ -3,9 +3,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from accounts.docs import DOCS_AUTHENTICATION, DocsAccess, SchemaView
+from accounts.docs import DOCS_AUTHENTICATION, DocsAccess, DocsView, SchemaView
 from core import views as core_views
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -28,7 +27,7 @@ urlpatterns = [
     ),
     path(
         "api/docs/",
-        SpectacularSwaggerSplitView.as_view(
+        DocsView.as_view(
             url_name="schema", authentication_classes=DOCS_AUTHENTICATION, permission_classes=[DocsAccess]
         ),
         name="docs",

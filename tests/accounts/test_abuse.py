@@ -25,7 +25,7 @@ RESET = "/api/v1/auth/password/reset/"
 # ------------------------------------------------------------------------------------------------
 # Enumeration
 # ------------------------------------------------------------------------------------------------
-@covers_route("accounts:register", "anonymous")
+@covers_route("accounts:register", "anonymous", methods=("post",))
 def test_register_of_an_existing_email_looks_like_a_new_account(call, api_client, user):
     known = call(api_client, "post", REGISTER, {"email": user.email, "password": STRONG_PASSWORD, "name": "X Y"})
     new = call(api_client, "post", REGISTER, {"email": "fresh@example.com", "password": STRONG_PASSWORD, "name": "X Y"})
@@ -47,8 +47,8 @@ def test_register_of_an_existing_email_still_validates_the_password(call, api_cl
     assert_api_error(response, 400, "weak_password")
 
 
-@covers_route("accounts:password-reset", "anonymous")
-@covers_route("accounts:verify-email-resend", "anonymous")
+@covers_route("accounts:password-reset", "anonymous", methods=("post",))
+@covers_route("accounts:verify-email-resend", "anonymous", methods=("post",))
 @pytest.mark.parametrize("url", [RESET, RESEND])
 def test_reset_and_resend_answer_the_same_for_known_and_unknown_addresses(call, api_client, url):
     from tests.factories import UserFactory

@@ -29,8 +29,18 @@ def test_user_changelist_search_and_filters(staff_client, user, other_user):
     assert response.status_code == 200
     content = response.content.decode()
     assert user.email in content and other_user.email not in content
-    for params in ({"is_active__exact": "1"}, {"email_verified__exact": "0"}, {"is_staff__exact": "1"}):
-        assert staff_client.get(CHANGELIST, params).status_code == 200
+    inactive, unverified = UserFactory(is_active=False), UserFactory(email_verified=False)
+
+    def listed(params):
+        response = staff_client.get(CHANGELIST, params)
+        assert response.status_code == 200
+        return {row.email for row in response.context["cl"].queryset}
+
+    everyone = {user.email, other_user.email, inactive.email, unverified.email, staff_client.staff.email}
+    assert listed({}) == everyone
+    assert listed({"is_active__exact": "1"}) == everyone - {inactive.email}
+    assert listed({"email_verified__exact": "0"}) == {unverified.email}
+    assert listed({"is_staff__exact": "1"}) == {staff_client.staff.email}
     assert staff_client.get(f"{CHANGELIST}{user.pk}/change/").status_code == 200
     assert staff_client.get(f"{CHANGELIST}add/").status_code == 200
 

@@ -61,7 +61,7 @@ def test_export_contains_profile_auth_events_and_every_registered_section(auth_c
     assert "password" not in response.content.decode().lower().replace("password_", "")
 
 
-@covers_route("accounts:me-export", "other_tenant")
+@covers_route("accounts:me-export", "other_tenant", methods=("get",))
 def test_export_is_only_the_requesters(auth_client, other_user):
     services.auth_event_log(type="login_failed", user=other_user)
     data = auth_client.get(EXPORT).json()
@@ -93,7 +93,7 @@ def test_delete_me_erases_through_every_eraser(call, api_client, user, other_use
     assert_api_error(api_client.post(REFRESH, {"refresh": session["refresh"]}, format="json"), 401, "token_not_valid")
     assert not OutstandingToken.objects.filter(user_id=user_id).exists()  # each token names the user id
     assert not OutstandingToken.objects.filter(user__isnull=True).exists()
-    assert client.get(ME).status_code == 401
+    assert_api_error(client.get(ME), 401, "user_not_found")
     # the log keeps only an anonymous deletion record
     assert not AuthEvent.objects.filter(email=email).exists()
     event = AuthEvent.objects.get(type="account_deleted")

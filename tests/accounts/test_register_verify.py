@@ -103,7 +103,7 @@ def test_verify_token_expires(call, api_client, settings):
     assert not User.objects.get(email="new.person@example.com").email_verified
 
 
-@covers_route("accounts:verify-email", "anonymous")
+@covers_route("accounts:verify-email", "anonymous", methods=("post",))
 @pytest.mark.parametrize(
     "forge",
     [
@@ -145,6 +145,8 @@ def test_resend_sends_a_new_link_to_unverified_users_only(call, api_client):
     assert [m.to for m in mail.outbox] == [[unverified.email]]
     token = token_in(mail.outbox[0])
     assert call(api_client, "post", VERIFY, {"token": token}).status_code == 200
+    unverified.refresh_from_db()
+    assert unverified.email_verified
 
 
 def test_resend_to_unknown_address_is_202_and_sends_nothing(call, api_client):

@@ -6,6 +6,7 @@ import pytest
 
 from assistant.models import Conversation, Message
 from tests.assistant.factories import ConversationFactory, MessageFactory
+from tests.nothing_changed import nothing_changed
 from tests.security.route_matrix import covers_route
 from tests.support import assert_api_error
 
@@ -66,16 +67,18 @@ def test_title_is_optional(auth_client):
     assert response.status_code == 201 and response.json()["title"] == ""
 
 
-@covers_route("assistant:conversation", "other_tenant")
-@covers_route("assistant:messages", "other_tenant")
+@covers_route("assistant:conversation", "other_tenant", methods=("get", "patch", "delete"))
+@covers_route("assistant:messages", "other_tenant", methods=("get", "post"))
 def test_another_users_conversation_is_404_everywhere(auth_client, other_user):
     theirs = ConversationFactory(user=other_user)
     MessageFactory(conversation=theirs, content="secret")
-    assert_api_error(auth_client.get(detail(theirs)), 404, "not_found")
-    assert_api_error(auth_client.patch(detail(theirs), {"title": "x"}, format="json"), 404, "not_found")
-    assert_api_error(auth_client.delete(detail(theirs)), 404, "not_found")
-    assert_api_error(auth_client.get(f"{detail(theirs)}messages/"), 404, "not_found")
-    assert_api_error(auth_client.post(f"{detail(theirs)}messages/", {"content": "hi"}, format="json"), 404, "not_found")
+    with nothing_changed():
+        assert_api_error(auth_client.get(detail(theirs)), 404, "not_found")
+        assert_api_error(auth_client.patch(detail(theirs), {"title": "x"}, format="json"), 404, "not_found")
+        assert_api_error(auth_client.delete(detail(theirs)), 404, "not_found")
+        assert_api_error(auth_client.get(f"{detail(theirs)}messages/"), 404, "not_found")
+        response = auth_client.post(f"{detail(theirs)}messages/", {"content": "hi"}, format="json")
+        assert_api_error(response, 404, "not_found")
     assert auth_client.get(URL).json()["count"] == 0
     assert Conversation.objects.get(pk=theirs.pk).title == theirs.title
     assert_api_error(auth_client.get(f"{URL}{uuid.uuid4()}/"), 404, "not_found")

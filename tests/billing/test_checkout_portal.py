@@ -11,6 +11,7 @@ from djstripe.models import Customer
 from billing import services
 from tests.billing.conftest import needs_mysql
 from tests.conftest import client_for
+from tests.nothing_changed import nothing_changed
 from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +118,9 @@ def test_checkout_with_an_active_subscription_is_a_conflict(auth_client, user, s
 
 
 def test_checkout_needs_authentication(api_client):
-    assert api_client.post("/api/v1/billing/checkout/", {"plan": "pro"}).status_code == 401
+    with nothing_changed():
+        response = api_client.post("/api/v1/billing/checkout/", {"plan": "pro"})
+    assert_api_error(response, 401, "not_authenticated")
 
 
 def test_checkout_for_a_price_missing_at_stripe_is_a_provider_error(auth_client, fake_stripe):

@@ -18,6 +18,7 @@ from billing.selectors import entitlements_for_user
 from core.context import request_id_var
 from tests.projects.factories import FileFactory, ProjectFactory
 from tests.security.route_matrix import covers_route
+from tests.support import assert_api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def test_data_migration_creates_free_pro_team():
     assert plans["team"].max_projects > plans["pro"].max_projects > free.max_projects
 
 
-@covers_route("billing:plans", "anonymous")
+@covers_route("billing:plans", "anonymous", methods=("get",))
 def test_plans_endpoint_is_public_with_limits_and_prices(api_client, fake_stripe, prices):
     # Prices are shown once mirrored (checkout or billing_sync mirror them).
     services.plan_price_id(plan=Plan.objects.get(code="pro"))
@@ -153,7 +154,7 @@ def test_subscription_endpoint_reports_usage_and_status(auth_client, user, subsc
 
 
 def test_subscription_endpoint_needs_authentication(api_client):
-    assert api_client.get("/api/v1/billing/subscription/").status_code == 401
+    assert_api_error(api_client.get("/api/v1/billing/subscription/"), 401, "not_authenticated")
 
 
 def test_plan_catalogue_rejects_two_plans_on_one_price():

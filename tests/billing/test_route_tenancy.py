@@ -19,7 +19,7 @@ def _origins(settings):
     settings.FRONTEND_ORIGINS = ["http://localhost:3000"]
 
 
-@covers_route("billing:subscription", "other_tenant")
+@covers_route("billing:subscription", "other_tenant", methods=("get",))
 def test_subscription_shows_only_the_callers(auth_client, other_user, subscribe):
     theirs = subscribe(other_user, "team")
     body = auth_client.get("/api/v1/billing/subscription/", {"subscription_id": theirs["id"]}).json()
@@ -28,7 +28,7 @@ def test_subscription_shows_only_the_callers(auth_client, other_user, subscribe)
     assert client_for(other_user).get("/api/v1/billing/subscription/").json()["subscription_id"] == theirs["id"]
 
 
-@covers_route("billing:checkout", "other_tenant")
+@covers_route("billing:checkout", "other_tenant", methods=("post",))
 def test_checkout_uses_the_callers_own_customer(auth_client, user, other_user, fake_stripe, subscribe):
     theirs = subscribe(other_user, "pro")
     response = auth_client.post(
@@ -42,7 +42,7 @@ def test_checkout_uses_the_callers_own_customer(auth_client, user, other_user, f
     assert Subscription.objects.get(id=theirs["id"]).status == "active"
 
 
-@covers_route("billing:portal", "other_tenant")
+@covers_route("billing:portal", "other_tenant", methods=("post",))
 def test_portal_opens_the_callers_own_customer(auth_client, user, other_user, fake_stripe, subscribe):
     theirs = subscribe(other_user, "pro")
     response = auth_client.post("/api/v1/billing/portal/", {"customer": theirs["customer"]}, format="json")

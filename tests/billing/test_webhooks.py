@@ -13,6 +13,8 @@ from billing.models import ProcessedStripeEvent
 from billing.selectors import entitlements_for_user
 from notifications.models import Notification
 from tests.billing.conftest import event_payload, needs_mysql, sign
+from tests.nothing_changed import nothing_changed
+from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +39,7 @@ def _customer(fake_stripe, user):
         "stale",  # older than the 300 s tolerance
     ],
 )
+@covers_route("djstripe:djstripe_webhook_by_uuid", "anonymous", methods=("post",))
 def test_bad_signatures_are_400_and_nothing_is_processed(user, webhook, fake_stripe, prices, signature):
     sub = fake_stripe.add_subscription(customer=_customer(fake_stripe, user)["id"], price=prices["pro"])
     payload = event_payload("customer.subscription.created", sub)
@@ -44,7 +47,8 @@ def test_bad_signatures_are_400_and_nothing_is_processed(user, webhook, fake_str
         signature = sign(payload, secret="whsec_other_" + "b" * 30)
     elif signature == "stale":
         signature = sign(payload, timestamp=int(time.time()) - 301)
-    response = webhook.post(payload, signature=signature)
+    with nothing_changed():
+        response = webhook.post(payload, signature=signature)
     assert response.status_code == 400
     assert not Event.objects.exists()
     assert not ProcessedStripeEvent.objects.exists()
@@ -56,8 +60,10 @@ def test_bad_signatures_are_400_and_nothing_is_processed(user, webhook, fake_str
 
 def test_signature_within_tolerance_is_accepted(user, webhook, fake_stripe, prices):
     sub = fake_stripe.add_subscription(customer=_customer(fake_stripe, user)["id"], price=prices["pro"])
-    payload = event_payload("customer.subscription.created", sub)
+    payload = event_payload("customer.subscription.created", sub, event_id="evt_tolerance_1")
     assert webhook.post(payload, signature=sign(payload, timestamp=int(time.time()) - 200)).status_code == 200
+    assert ProcessedStripeEvent.objects.filter(event_id="evt_tolerance_1").exists()  # processed, not just accepted
+    assert entitlements_for_user(user=user).plan_code == "pro"
 
 
 def test_unknown_endpoint_uuid_is_404(client):

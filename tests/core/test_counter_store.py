@@ -12,7 +12,6 @@ import os
 import threading
 
 import pytest
-from core.testing import assert_api_error
 from django.db import connection, connections
 from django.test import override_settings
 
@@ -21,6 +20,7 @@ from core.models import ThrottleCounter
 from core.throttling import hit
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.servers import free_port, gunicorn, http
+from tests.support import assert_api_error
 
 pytestmark = [pytest.mark.django_db]
 

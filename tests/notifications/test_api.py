@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification
+from tests.nothing_changed import nothing_changed
 from tests.notifications.factories import NotificationFactory
 from tests.security.route_matrix import covers_route
 from tests.support import assert_api_error
@@ -82,7 +83,7 @@ def test_list_runs_constant_queries(auth_client, user, django_assert_num_queries
     assert len(response.json()["results"]) == page_size
 
 
-@covers_route("notifications:unread-count", "other_tenant")
+@covers_route("notifications:unread-count", "other_tenant", methods=("get",))
 def test_unread_count_is_one_query(auth_client, user, other_user, django_assert_num_queries):
     NotificationFactory.create_batch(3, user=user)
     NotificationFactory(user=user, read_at=timezone.now())
@@ -106,7 +107,7 @@ def test_mark_one_read(auth_client, user):
     assert auth_client.get(COUNT).json() == {"count": 0}
 
 
-@covers_route("notifications:read-all", "other_tenant")
+@covers_route("notifications:read-all", "other_tenant", methods=("post",))
 def test_read_all_optionally_by_category(auth_client, user, other_user):
     NotificationFactory.create_batch(2, user=user, category="project")
     NotificationFactory(user=user, category="billing")
@@ -127,14 +128,15 @@ def test_delete(auth_client, user):
     assert_api_error(auth_client.delete(detail_url(notification.pk)), 404, "not_found")
 
 
-@covers_route("notifications:read", "other_tenant")
-@covers_route("notifications:detail", "other_tenant")
-@covers_route("notifications:list", "other_tenant")
+@covers_route("notifications:read", "other_tenant", methods=("post",))
+@covers_route("notifications:detail", "other_tenant", methods=("delete",))
+@covers_route("notifications:list", "other_tenant", methods=("get",))
 def test_another_users_ids_are_404(auth_client, other_user):
     theirs = NotificationFactory(user=other_user)
-    assert_api_error(auth_client.post(read_url(theirs.pk)), 404, "not_found")
-    assert_api_error(auth_client.delete(detail_url(theirs.pk)), 404, "not_found")
-    assert_api_error(auth_client.post(read_url(uuid.uuid4())), 404, "not_found")
+    with nothing_changed():
+        assert_api_error(auth_client.post(read_url(theirs.pk)), 404, "not_found")
+        assert_api_error(auth_client.delete(detail_url(theirs.pk)), 404, "not_found")
+        assert_api_error(auth_client.post(read_url(uuid.uuid4())), 404, "not_found")
     assert auth_client.get(LIST).json()["count"] == 0
     theirs.refresh_from_db()
     assert theirs.read_at is None

@@ -6,8 +6,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from notifications.models import Category, EmailDelivery, Notification
+from notifications.models import Category, EmailDelivery, Notification, NotificationPreference, NotificationSettings
 from notifications.services import notify, preferences_update
+from tests.nothing_changed import nothing_changed
 from tests.security.route_matrix import covers_route
 from tests.support import assert_api_error
 
@@ -51,12 +52,14 @@ def test_matrix_notify_follows_preferences(user, django_capture_on_commit_callba
 
 
 def test_security_is_always_both_channels(user, auth_client, django_capture_on_commit_callbacks):
-    response = auth_client.put(URL, {"categories": {"security": {"email": False}}}, format="json")
+    with nothing_changed():  # the failed PUT changed nothing
+        response = auth_client.put(URL, {"categories": {"security": {"email": False}}}, format="json")
     body = assert_api_error(response, 400, "preference_locked")
     assert "categories.security" in body["fields"]
-    # the failed PUT changed nothing, and sending "true" for security is accepted
+    # sending "true" for security is accepted
     ok = auth_client.put(URL, {"categories": {"security": {"email": True, "in_app": True}}}, format="json")
     assert ok.status_code == 200
+    assert ok.json()["categories"]["security"] == {"in_app": True, "email": True, "locked": True}
 
     with django_capture_on_commit_callbacks(execute=True):
         notify(user=user, category="security", title="Your password was changed")
@@ -81,13 +84,19 @@ def test_put_is_partial_and_persists(auth_client):
     assert auth_client.get(URL).json()["categories"]["project"] == {"in_app": False, "email": False, "locked": False}
 
 
-@covers_route("notifications:preferences", "other_tenant")
+@covers_route("notifications:preferences", "other_tenant", methods=("get", "put"))
 def test_preferences_are_per_user(auth_client, other_client):
     mine = auth_client.put(URL, {"categories": {"billing": {"email": False}}}, format="json")
     assert mine.status_code == 200 and mine.json()["categories"]["billing"]["email"] is False
+    mine_rows = list(NotificationPreference.objects.filter(user=auth_client.user).order_by("pk").values())
+    mine_settings = list(NotificationSettings.objects.filter(user=auth_client.user).values())
     # The other user's PUT answers (and changes) only their own preferences.
     theirs = other_client.put(URL, {"categories": {"project": {"in_app": False}}}, format="json")
     assert theirs.status_code == 200
+    # the caller's rows are untouched, updated_at included
+    assert list(NotificationPreference.objects.filter(user=auth_client.user).order_by("pk").values()) == mine_rows
+    assert list(NotificationSettings.objects.filter(user=auth_client.user).values()) == mine_settings
+    assert NotificationPreference.objects.filter(user=other_client.user, category="project", in_app=False).exists()
     assert theirs.json()["categories"]["billing"]["email"] is True
     assert theirs.json()["categories"]["project"]["in_app"] is False
     assert other_client.get(URL).json() == theirs.json()

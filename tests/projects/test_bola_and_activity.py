@@ -13,6 +13,7 @@ from django.db import transaction
 from core.registry import erasers, exporters, usage_providers
 from projects.models import Activity, File, Invitation, Membership, Project, Role
 from tests.conftest import client_for
+from tests.nothing_changed import nothing_changed
 from tests.security.route_matrix import covers_route
 from tests.support import assert_api_error
 
@@ -33,11 +34,11 @@ def theirs(world):
     }
 
 
-@covers_route("projects:file", "other_tenant")
-@covers_route("projects:file-download", "other_tenant")
-@covers_route("projects:file-complete", "other_tenant")
-@covers_route("projects:member", "other_tenant")
-@covers_route("projects:invitation", "other_tenant")
+@covers_route("projects:file", "other_tenant", methods=("get", "delete"))
+@covers_route("projects:file-download", "other_tenant", methods=("get",))
+@covers_route("projects:file-complete", "other_tenant", methods=("post",))
+@covers_route("projects:member", "other_tenant", methods=("patch", "delete"))
+@covers_route("projects:invitation", "other_tenant", methods=("delete",))
 @pytest.mark.parametrize(
     ("method", "suffix", "body"),
     [
@@ -58,22 +59,24 @@ def test_foreign_ids_under_my_project_are_404(world, theirs, method, suffix, bod
         "member_user": theirs["member"].user_id,
     }
     kwargs = {"data": {k: v.format(**ids) for k, v in body.items()}, "format": "json"} if body else {}
-    response = getattr(world.client("owner"), method)(world.url(suffix.format(**ids)), **kwargs)
+    with nothing_changed():
+        response = getattr(world.client("owner"), method)(world.url(suffix.format(**ids)), **kwargs)
     assert_api_error(response, 404, "not_found")
     assert File.objects.filter(pk=theirs["file"].pk).exists()
     assert Membership.objects.get(pk=theirs["member"].pk).role == Role.EDITOR
     assert not Invitation.objects.get(pk=theirs["invitation"].pk).revoked
 
 
-@covers_route("projects:transfer", "other_tenant")
+@covers_route("projects:transfer", "other_tenant", methods=("post",))
 def test_transferring_to_another_projects_member_changes_nothing_and_tells_nothing(world, theirs):
     """The body names a user, not the request's target: 400 on ``user_id``, the same answer as for an
     id nobody has (so it says nothing about the other project), and nothing changes."""
     owner = world.client("owner")
-    answers = [
-        owner.post(world.url("transfer/"), {"user_id": str(user_id)}, format="json").json()
-        for user_id in (theirs["member"].user_id, theirs["project"].owner_id, uuid.uuid4())
-    ]
+    with nothing_changed():
+        answers = [
+            owner.post(world.url("transfer/"), {"user_id": str(user_id)}, format="json").json()
+            for user_id in (theirs["member"].user_id, theirs["project"].owner_id, uuid.uuid4())
+        ]
     assert answers[0]["code"] == "validation_error" and answers[0]["fields"] == {
         "user_id": ["Not a member of this project."]
     }
@@ -84,14 +87,16 @@ def test_transferring_to_another_projects_member_changes_nothing_and_tells_nothi
     assert Membership.objects.get(pk=theirs["member"].pk).role == Role.EDITOR
 
 
-@covers_route("projects:detail", "other_tenant")
-@covers_route("projects:files", "other_tenant")
-@covers_route("projects:members", "other_tenant")
+@covers_route("projects:detail", "other_tenant", methods=("get", "patch", "delete"))
+@covers_route("projects:files", "other_tenant", methods=("get", "post"))
+@covers_route("projects:members", "other_tenant", methods=("post",))
 def test_their_project_is_404_for_every_verb(world, theirs):
     owner = world.client("owner")
     base = f"/api/v1/projects/{theirs['project'].pk}/"
-    for method, suffix in [("get", ""), ("patch", ""), ("delete", ""), ("get", "files/"), ("post", "members/")]:
-        assert_api_error(getattr(owner, method)(base + suffix, {}, format="json"), 404, "not_found")
+    calls = [("get", ""), ("patch", ""), ("delete", ""), ("get", "files/"), ("post", "files/"), ("post", "members/")]
+    with nothing_changed():
+        for method, suffix in calls:
+            assert_api_error(getattr(owner, method)(base + suffix, {}, format="json"), 404, "not_found")
     assert Project.objects.filter(pk=theirs["project"].pk).exists()
 
 
@@ -100,10 +105,10 @@ def test_a_member_of_two_projects_cannot_cross_ids(world, theirs):
     MembershipFactory(project=theirs["project"], user=world.editor, role=Role.VIEWER)
     editor = world.client("editor")
     assert editor.get(f"/api/v1/projects/{theirs['project'].pk}/files/{theirs['file'].pk}/").status_code == 200
-    assert_api_error(editor.delete(world.url(f"files/{theirs['file'].pk}/")), 404, "not_found")
-    assert_api_error(
-        editor.delete(f"/api/v1/projects/{theirs['project'].pk}/files/{theirs['file'].pk}/"), 403, "permission_denied"
-    )
+    with nothing_changed():
+        assert_api_error(editor.delete(world.url(f"files/{theirs['file'].pk}/")), 404, "not_found")
+        response = editor.delete(f"/api/v1/projects/{theirs['project'].pk}/files/{theirs['file'].pk}/")
+        assert_api_error(response, 403, "permission_denied")
 
 
 def test_activity_records_every_verb_in_order(auth_client, user, other_user, django_capture_on_commit_callbacks):

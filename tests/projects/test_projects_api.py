@@ -30,6 +30,7 @@ def test_create_makes_the_caller_owner(auth_client, user):
     assert Activity.objects.get(project=project).verb == "project.created"
 
 
+@covers_route("projects:list", "other_tenant", methods=("post",))
 def test_create_ignores_mass_assigned_fields(auth_client, user, other_user):
     response = auth_client.post(
         "/api/v1/projects/",
@@ -39,6 +40,7 @@ def test_create_ignores_mass_assigned_fields(auth_client, user, other_user):
     project = Project.objects.get(pk=response.json()["id"])
     assert project.owner == user and not project.archived
     assert str(project.pk) != "00000000-0000-0000-0000-000000000001"
+    assert not Membership.objects.filter(user=other_user).exists() and not other_user.owned_projects.exists()
 
 
 @pytest.mark.parametrize(
@@ -70,7 +72,7 @@ def test_update_renames_and_archives_with_activity(world):
     assert renamed.data == {"old_name": "Apollo", "name": "Artemis"} and renamed.actor == world.editor
 
 
-@covers_route("projects:list", "other_tenant")
+@covers_route("projects:list", "other_tenant", methods=("get",))
 def test_list_shows_owned_and_member_projects_with_roles(world):
     mine = world.client("editor").get("/api/v1/projects/").json()
     assert [(p["name"], p["role"]) for p in mine["results"]] == [("Apollo", "editor")]

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from projects.models import File, Project
+from projects.models import Activity, File, Invitation, Project, Verb
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
@@ -78,3 +78,9 @@ def test_concurrent_invitations_stop_at_the_member_limit():
     )
 
     assert sorted(statuses) == [201, 201, 402, 402, 402]  # owner + 2 pending = 3
+    # the rows agree with the answers: two invitations, each logged once, for two of the five addresses
+    invited = sorted(Invitation.objects.filter(project=project).values_list("email", flat=True))
+    assert len(invited) == 2 and set(invited) <= {f"p{i}@example.com" for i in range(5)}
+    logged = Activity.objects.filter(project=project, verb=Verb.MEMBER_INVITED)
+    assert sorted(a.data["email"] for a in logged) == invited
+    assert project.memberships.count() == 1

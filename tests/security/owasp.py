@@ -12,7 +12,7 @@ OWASP_API_TOP_10_2023: dict[str, dict[str, list[str] | str]] = {
         "name": "Broken object level authorization",
         "covered": [
             # every route has an other-tenant test (or a reason), and the fuzzer probes every object
-            "tests.security.test_route_matrix::test_every_route_has_a_permission_test_for_each_case",
+            "tests.security.test_route_matrix::test_every_route_and_method_has_a_permission_test_for_each_case",
             "tests.fuzz.test_fuzz_bounded::test_bounded_fuzz_run",
             "tests.fuzz.test_fuzz_bounded::test_the_harness_passes_scoped_objects_and_catches_a_leak",
             # projects: another tenant's project, file, member, invitation ids → 404
@@ -151,12 +151,16 @@ OWASP_API_TOP_10_2023: dict[str, dict[str, list[str] | str]] = {
     "API5": {
         "name": "Broken function level authorization",
         "covered": [
-            "tests.security.test_route_matrix::test_every_route_has_a_permission_test_for_each_case",
+            "tests.security.test_route_matrix::test_every_route_and_method_has_a_permission_test_for_each_case",
             "tests.projects.test_permissions::test_role_matrix",
             "tests.projects.test_permissions::test_a_member_may_leave_but_not_remove_others",
             "tests.projects.test_permissions::test_the_owner_can_neither_leave_nor_be_demoted",
             "tests.projects.test_bola_and_activity::test_a_member_of_two_projects_cannot_cross_ids",
             "tests.security.test_api5_function_level::test_a_signed_in_user_who_is_not_staff_gets_no_admin_page",
+            # every admin route and method: outsiders (non-staff, staff JWT, deactivated, pre-TOTP) go to the login form
+            "tests.security.test_admin_routes::test_anonymous_callers_are_sent_to_the_login_form_and_change_nothing",
+            "tests.security.test_admin_routes::test_signed_in_outsiders_are_sent_to_the_login_form_and_change_nothing",
+            "tests.security.test_admin_routes::test_staff_groups_cannot_add_change_or_delete_through_any_model_admin",
             "tests.security.test_api5_function_level::test_no_api_view_relies_on_a_staff_flag",
             # the staff console (the admin): staff groups see and do only what their role allows
             "tests.console.test_login::test_non_staff_cannot_log_in",
@@ -227,7 +231,8 @@ OWASP_API_TOP_10_2023: dict[str, dict[str, list[str] | str]] = {
             "tests.core.test_settings::test_production_passes_deploy_checks_and_uses_argon2",
             "tests.core.test_settings::test_production_refuses_to_start_without_secret_key",
             "tests.core.test_settings::test_production_refuses_to_start_without_allowed_hosts",
-            "tests.core.test_schema::test_docs_can_be_restricted",
+            "tests.core.test_schema::test_staff_access_opens_to_an_admin_session_only",
+            "tests.core.test_schema::test_off_refuses_everyone_staff_included",
             "tests.notifications.test_concurrency_and_ops::test_deploy_check_refuses_an_unauthenticated_or_unpinned_ses_webhook",
             # abuse paths (docs/security.md)
             "tests.core.test_settings::test_each_missing_or_unsafe_production_variable_is_an_error",
@@ -239,11 +244,14 @@ OWASP_API_TOP_10_2023: dict[str, dict[str, list[str] | str]] = {
     "API9": {
         "name": "Improper inventory management",
         "covered": [
-            "tests.security.test_route_matrix::test_every_route_is_named",
+            "tests.security.test_route_matrix::test_every_route_outside_the_admin_is_named",
+            "tests.security.test_route_matrix::test_the_walk_finds_every_route_including_admin_docs_and_webhooks",
+            "tests.security.test_route_matrix::test_methods_come_from_the_views",
+            "tests.security.test_route_matrix::test_a_viewset_is_enumerated_by_its_actions",
             "tests.security.test_route_matrix::test_routes_open_to_anonymous_callers_are_declared_public",
-            "tests.security.test_route_matrix::test_declarations_name_existing_routes_and_tests",
+            "tests.security.test_route_matrix::test_declarations_name_existing_routes_methods_and_tests",
             "tests.security.test_route_matrix::test_a_new_route_without_permission_tests_fails_the_check",
-            "tests.security.test_anonymous_routes::test_every_protected_route_is_listed",
+            "tests.security.test_anonymous_routes::test_every_protected_api_route_is_listed",
             "tests.security.test_api9_inventory::test_every_api_route_is_in_the_openapi_schema",
             "tests.security.test_api9_inventory::test_every_api_route_is_versioned",
             "tests.core.test_schema::test_schema_generates_without_warnings",

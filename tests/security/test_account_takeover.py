@@ -176,11 +176,11 @@ def test_support_cannot_read_a_totp_secret():
     ]
     for url in pages:
         response = support.get(url)
-        assert response.status_code in (302, 403, 404), (url, response.status_code)
+        assert response.status_code == 403, (url, response.status_code)  # no view permission on devices
         assert device.key.encode() not in response.content
     # the changelist's filter is no oracle either: ?key__startswith= would spell the key out
     oracle = support.get(admin_url("otp_totp_totpdevice_changelist"), {"key__startswith": device.key[:1]})
-    assert oracle.status_code in (302, 400, 403) and str(root.pk).encode() not in oracle.content
+    assert oracle.status_code == 403 and str(root.pk).encode() not in oracle.content
 
 
 def test_the_outbox_never_shows_a_live_reset_link_yet_the_sent_mail_works(django_capture_on_commit_callbacks):
@@ -199,11 +199,14 @@ def test_the_outbox_never_shows_a_live_reset_link_yet_the_sent_mail_works(django
     assert token.encode() not in page.content and token[:20].encode() not in page.content
     for lookup in ("secrets__icontains", "text_body__icontains"):  # no filter spells the token out
         oracle = support.get(admin_url("notifications_emaildelivery_changelist"), {lookup: token[:8]})
-        assert oracle.status_code in (302, 400, 403) or user.email.encode() not in oracle.content, lookup
+        # Django refuses a lookup the admin does not list (DisallowedModelAdminLookup): 400, no rows
+        assert oracle.status_code == 400 and user.email.encode() not in oracle.content, lookup
     # the link that was sent works
     with django_capture_on_commit_callbacks(execute=True):
         done = APIClient().post(RESET_CONFIRM, {"token": token, "new_password": NEW_PASSWORD}, format="json")
     assert done.status_code == 204
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
 
 
 def test_a_retried_delivery_still_sends_a_working_link(settings, django_capture_on_commit_callbacks):
@@ -232,6 +235,8 @@ def test_a_retried_delivery_still_sends_a_working_link(settings, django_capture_
     token = token_in(last_mail_to(user.email))
     done = APIClient().post(RESET_CONFIRM, {"token": token, "new_password": NEW_PASSWORD}, format="json")
     assert done.status_code == 204
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
 
 
 @pytest.mark.parametrize("role", ["superuser", "support"])
@@ -274,7 +279,7 @@ def test_support_cannot_read_password_hashes_through_a_changelist_filter():
     url = admin_url("accounts_user_changelist")
     prefix = victim.password[:12]
     response = support.get(url, {"password__startswith": prefix, "is_superuser__exact": "1"})
-    assert response.status_code in (302, 400, 403) or victim.email.encode() not in response.content
+    assert response.status_code == 400 and victim.email.encode() not in response.content
 
 
 # ------------------------------------------------------------------------------------------------
@@ -304,7 +309,7 @@ def test_email_change_password_checks_are_throttled(settings):
     assert_api_error(thief.patch(ME, {"email": "thief@evil.test", "password": "x"}, format="json"), 429, "throttled")
 
 
-@covers_route("accounts:email-revert", "anonymous")
+@covers_route("accounts:email-revert", "anonymous", methods=("post",))
 def test_the_old_address_can_undo_an_email_change_and_end_every_session(django_capture_on_commit_callbacks):
     from tests.accounts.conftest import last_mail_to, token_in
 
@@ -373,7 +378,7 @@ def test_no_staff_page_shows_a_live_invitation_token_yet_the_invitee_joins_in_ap
     ]
     for url in pages:
         page = support.get(url)
-        assert page.status_code in (200, 302, 403), (url, page.status_code)
+        assert page.status_code == 200, (url, page.status_code)  # support reads these pages: without the token
         assert token.encode() not in page.content, url
     assert token not in (notice.link or "") and token not in str(notice.data)
     # the invitee accepts from the notice (its invitation id), with no token

@@ -15,7 +15,7 @@ CHANGE = "/api/v1/auth/password/change/"
 NEW_PASSWORD = "Zebra-Quartz-17-Lamp"
 
 
-@covers_route("accounts:me", "other_tenant")
+@covers_route("accounts:me", "other_tenant", methods=("get", "patch", "delete"))
 def test_me_reads_changes_and_deletes_only_the_callers_account(auth_client, user, other_user, password, settings):
     settings.ACCOUNTS_MIN_RESPONSE_SECONDS = 0
     other_before = User.objects.values().get(pk=other_user.pk)
@@ -35,7 +35,7 @@ def test_me_reads_changes_and_deletes_only_the_callers_account(auth_client, user
     assert User.objects.values().get(pk=other_user.pk) == other_before
 
 
-@covers_route("accounts:password-change", "other_tenant")
+@covers_route("accounts:password-change", "other_tenant", methods=("post",))
 def test_password_change_changes_only_the_callers_password(auth_client, user, other_user, password):
     response = auth_client.post(
         CHANGE,

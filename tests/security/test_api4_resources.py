@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from rest_framework.settings import api_settings
 
-from tests.security.route_matrix import walk_routes
+from tests.security.route_matrix import api_routes
 
 # Views deliberately without throttles, and why (probes must answer under any load).
 UNTHROTTLED = {"health": "liveness probe", "health-ready": "readiness probe"}
@@ -12,7 +12,7 @@ UNTHROTTLED = {"health": "liveness probe", "health-ready": "readiness probe"}
 
 def test_every_api_view_is_throttled():
     unthrottled = []
-    for route in walk_routes():
+    for route in api_routes():
         view = route.view_class
         if view is None or not hasattr(view, "throttle_classes") or route.name in UNTHROTTLED:
             continue

@@ -5,7 +5,7 @@ import re
 
 from drf_spectacular.generators import SchemaGenerator
 
-from tests.security.route_matrix import walk_routes
+from tests.security.route_matrix import api_routes
 
 
 def _schema_path(generator: SchemaGenerator, route) -> str:
@@ -21,7 +21,7 @@ def test_every_api_route_is_in_the_openapi_schema():
     documented = set(schema["paths"])
     missing = [
         route.pattern
-        for route in walk_routes()
+        for route in api_routes()
         if route.view_class is not None
         and hasattr(route.view_class, "schema")
         and _schema_path(generator, route) not in documented
@@ -33,7 +33,7 @@ def test_the_schema_path_check_follows_the_pk_renaming():
     # notifications' <uuid:pk> routes appear as {id} in the schema; a made-up route is still missing.
     generator = SchemaGenerator()
     documented = set(generator.get_schema(request=None, public=True)["paths"])
-    by_name = {route.name: route for route in walk_routes()}
+    by_name = {route.name: route for route in api_routes()}
     assert _schema_path(generator, by_name["notifications:read"]) == "/api/v1/notifications/{id}/read/"
     assert "/api/v1/notifications/{id}/read/" in documented
     real = by_name["notifications:read"]
@@ -42,5 +42,5 @@ def test_the_schema_path_check_follows_the_pk_renaming():
 
 
 def test_every_api_route_is_versioned():
-    unversioned = [route.pattern for route in walk_routes() if not route.pattern.startswith("api/v1/")]
+    unversioned = [route.pattern for route in api_routes() if not route.pattern.startswith("api/v1/")]
     assert not unversioned, f"API routes outside /api/v1/: {unversioned}"

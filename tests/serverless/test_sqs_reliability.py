@@ -15,13 +15,13 @@ from datetime import time as clock
 from decimal import Decimal
 
 import pytest
-from core.testing.tcp_proxy import FaultyProxy
 from django.db import connection
 from kombu.message import Message
 
 from stackpro import lambda_tasks
 from stackpro.celery import app
 from tests.serverless.test_lambda_tasks import queue, sqs_event  # noqa: F401 (the fixture)
+from tests.support.tcp_proxy import FaultyProxy
 
 pytestmark = [pytest.mark.integration]
 
