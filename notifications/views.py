@@ -16,6 +16,7 @@ from .serializers import (
     NotificationListQuerySerializer,
     NotificationSerializer,
     PreferencesSerializer,
+    PreferencesUpdateSerializer,
     ReadAllResultSerializer,
     ReadAllSerializer,
     UnreadCountSerializer,
@@ -88,18 +89,18 @@ class PreferencesView(APIView):
 
     @extend_schema(responses={200: PreferencesSerializer})
     def get(self, request: Request) -> Response:
-        return Response(services.preferences_get(user=request.user))
+        return Response(PreferencesSerializer(services.preferences_get(user=request.user)).data)
 
-    @extend_schema(request=PreferencesSerializer, responses={200: PreferencesSerializer})
+    @extend_schema(request=PreferencesUpdateSerializer, responses={200: PreferencesSerializer})
     def put(self, request: Request) -> Response:
-        serializer = PreferencesSerializer(data=request.data)
+        serializer = PreferencesUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = services.preferences_update(
             user=request.user,
             categories=serializer.validated_data.get("categories"),
             digest_frequency=serializer.validated_data.get("digest_frequency"),
         )
-        return Response(result)
+        return Response(PreferencesSerializer(result).data)
 
 
 class UnsubscribeView(APIView):

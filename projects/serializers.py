@@ -187,9 +187,17 @@ class ActivitySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PresignedPostSerializer(serializers.Serializer):
+    """An S3 presigned POST: the browser posts a multipart form to ``url`` with every one of
+    ``fields`` first and the file last (docs/api.md)."""
+
+    url = serializers.URLField()
+    fields = serializers.DictField(child=serializers.CharField(), help_text="Form fields to send as they are.")
+
+
 class DirectUploadSerializer(serializers.Serializer):
     file = FileSerializer()
-    upload = serializers.DictField()
+    upload = PresignedPostSerializer()
     expires_at = serializers.DateTimeField()
 
     def to_representation(self, instance: Any) -> dict[str, Any]:

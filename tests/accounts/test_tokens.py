@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
-from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -15,6 +14,7 @@ from accounts import services
 from accounts.models import AuthEvent
 from core.testing import assert_api_error
 from tests.factories import UserFactory
+from tests.openapi import SchemaCheckedClient
 from tests.security.route_matrix import covers_route
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def login(client, email, password):
 
 
 def bearer(access):
-    client = APIClient()
+    client = SchemaCheckedClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     return client
 

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from core.testing import assert_api_error
+from tests.openapi import SchemaCheckedClient
 
 pytestmark = [pytest.mark.urls("tests.core.urls"), pytest.mark.django_db]
 
@@ -21,7 +22,7 @@ def test_malformed_json_is_a_parse_error(api_client):
 
 
 def test_unknown_url_is_json_404():
-    response = Client().get("/api/v1/does-not-exist/")
+    response = SchemaCheckedClient().get("/api/v1/does-not-exist/")
     assert_api_error(response, 404, "not_found")
     assert response["Content-Type"].startswith("application/json")
 
