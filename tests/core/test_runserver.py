@@ -76,7 +76,7 @@ def runserver(transactional_db: None, tmp_path: Path) -> Iterator[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/does-not-exist/", "/api/v1/assistant/conversations/null,null/", "/api/v1/projects/1/files/x/"],
+    ["/api/v1/does-not-exist/", "/api/v1/assistant/conversations/null,null/", "/api/v1/notifications/1/read/x/"],
 )
 def test_api_errors_are_json_under_debug(runserver: str, path: str) -> None:
     status, headers, body = http("GET", runserver + path)
@@ -107,15 +107,18 @@ def test_runserver_keeps_database_connections_flat(runserver: str) -> None:
     if connection.vendor != "mysql":
         pytest.skip("counts MySQL/MariaDB connections: needs DATABASE_URL=mysql://...")
     before = _open_connections()
-    paths = ["/api/v1/health/ready/", "/api/v1/billing/plans/", "/api/v1/does-not-exist/"]
+    # The plans read the database; the unknown URL too (the user of a session-less request is lazy,
+    # but the JSON 404 path is the one a misrouted frontend hits).
+    paths = ["/api/v1/billing/plans/", "/api/v1/billing/plans/", "/api/v1/does-not-exist/"]
 
-    def call(index: int) -> int:
-        return http("GET", runserver + paths[index % len(paths)], timeout=30)[0]
+    def call(index: int) -> tuple[int, object]:
+        status, _, body = http("GET", runserver + paths[index % len(paths)], timeout=30)
+        return status, body
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        statuses = list(pool.map(call, range(REQUESTS)))
-    assert statuses.count(503) == 0
-    assert set(statuses) == {200, 404}
+        results = list(pool.map(call, range(REQUESTS)))
+    unexpected = [(status, body) for status, body in results if status not in (200, 404)]
+    assert unexpected == []
     time.sleep(0.5)  # a request thread closes its connection as it ends
     after = _open_connections()
     # Flat: no connection outlives its request (a max age of 60 s left one per request: +REQUESTS).
