@@ -202,7 +202,7 @@ class FileListView(ProjectScopedView):
 
     @extend_schema(
         request={"multipart/form-data": MultipartUploadSerializer},
-        responses={201: FileSerializer, **error_responses(402, 409, 502)},
+        responses={201: FileSerializer, **error_responses(402, 409, 413, 502)},
     )
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *WRITERS)
