@@ -9,8 +9,8 @@
 
 Configuration from the environment: ``OPS_ALERT_EMAIL`` (required), ``OPS_DB_INSTANCE``
 (default ``stackpro-<stage>``), ``OPS_BUDGET_USD`` (default 0 = no budget; one stage per account
-owns it), ``OPS_BACKUP_RETENTION_DAYS`` (default 7), ``OPS_FRONTEND_ORIGIN``, ``OPS_UPLOAD_PREFIX``,
-``OPS_UPLOAD_EXPIRY_DAYS``, ``OPS_LOG_RETENTION_DAYS``, ``OPS_DB_MAX_CONNECTIONS``. AWS credentials,
+owns it), ``OPS_BACKUP_RETENTION_DAYS`` (default 7), ``OPS_FRONTEND_ORIGIN``,
+``OPS_LOG_RETENTION_DAYS``, ``OPS_DB_MAX_CONNECTIONS``. AWS credentials,
 region and ``AWS_ENDPOINT_URL`` as boto3 reads them.
 """
 
@@ -32,8 +32,6 @@ BACKUP_WINDOW = "03:00-03:30"  # UTC, before the 03:17 token flush is fine: back
 OPTIONAL_PARAMETERS = {
     "MonthlyBudgetUSD": "OPS_BUDGET_USD",
     "FrontendOrigin": "OPS_FRONTEND_ORIGIN",
-    "UploadPrefix": "OPS_UPLOAD_PREFIX",
-    "UploadExpiryDays": "OPS_UPLOAD_EXPIRY_DAYS",
     "LogRetentionDays": "OPS_LOG_RETENTION_DAYS",
     "DBMaxConnections": "OPS_DB_MAX_CONNECTIONS",
 }

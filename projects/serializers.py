@@ -147,7 +147,15 @@ class InvitationSerializer(serializers.ModelSerializer):
 
 
 class AcceptSerializer(StrictSerializer):
-    token = serializers.CharField(max_length=200)
+    """The mailed link's ``token``, or the in-app notice's ``invitation_id``: exactly one."""
+
+    token = serializers.CharField(max_length=200, required=False)
+    invitation_id = serializers.UUIDField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("token" in attrs) == ("invitation_id" in attrs):
+            raise serializers.ValidationError("Send either token or invitation_id.")
+        return attrs
 
 
 class FileSerializer(serializers.ModelSerializer):

@@ -255,12 +255,13 @@ def member_invite(*, project: Project, actor: Any, email: str, role: str) -> Inv
     accept_url = f"{settings.FRONTEND_URL}/invitations/accept?token={token}"
     existing = get_user_model().objects.filter(email=email, is_active=True).first()
     if existing is not None:
+        # No token in the notice (staff can read notices): the invitee accepts it by its id.
         notify(
             user=existing,
             category="project",
             title=f"{_actor_name(actor)} invited you to {locked.name}",
             body=f"You were invited as {role}.",
-            link=accept_url,
+            link=f"{settings.FRONTEND_URL}/invitations/{invitation.pk}",
             data={"project_id": str(locked.pk), "invitation_id": str(invitation.pk)},
         )
     send_transactional_email(
@@ -288,16 +289,19 @@ def invitation_revoke(*, invitation: Invitation, actor: Any) -> None:
     _activity(locked.project, actor, Verb.INVITATION_REVOKED, email=locked.email, invitation_id=str(locked.pk))
 
 
-def invitation_accept(*, user: Any, token: str) -> Membership:
-    """Join the project of the invitation ``token``: the user's verified email must be the invited
-    one; single use; expires. Errors: ``invitation_invalid``, ``invitation_expired``,
-    ``email_not_verified``, ``invitation_email_mismatch``, ``already_member``, 402 members."""
+def invitation_accept(*, user: Any, token: str = "", invitation_id: Any = None) -> Membership:
+    """Join the project of the invitation ``token`` (the mailed link) or ``invitation_id`` (the in-app
+    notice, which carries no token): the user's verified email must be the invited one; single use;
+    expires. Errors: ``invitation_invalid``, ``invitation_expired``, ``email_not_verified``,
+    ``invitation_email_mismatch``, ``already_member``, 402 members."""
     with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update().filter(token_hash=_hash_token(str(token or ""))).first()
-            if token
-            else None
-        )
+        pending = Invitation.objects.select_for_update()
+        if token:
+            invitation = pending.filter(token_hash=_hash_token(str(token))).first()
+        elif invitation_id:  # by id only for the invited address: no other user learns it exists
+            invitation = pending.filter(pk=invitation_id, email=normalize_email(user.email)).first()
+        else:
+            invitation = None
         if invitation is None or invitation.revoked or invitation.accepted_at is not None:
             raise InvitationInvalid()
         if invitation.expires_at <= timezone.now():

@@ -183,7 +183,7 @@ class InvitationAcceptView(APIView):
     @extend_schema(request=AcceptSerializer, responses={200: ProjectSerializer, **error_responses(402, 409)})
     def post(self, request: Request) -> Response:
         data = valid(AcceptSerializer, request.data)
-        membership = services.invitation_accept(user=request.user, token=data["token"])
+        membership = services.invitation_accept(user=request.user, **data)
         project = selectors.project_get_for_user(project_id=membership.project_id, user=request.user)
         return Response(ProjectSerializer(project).data)
 

@@ -50,6 +50,8 @@ DOMAIN_REJECTIONS: dict[str, tuple[list[str], str]] = {
     "POST /api/v1/auth/password/change/": (["400"], "wrong_password / weak_password"),
     "POST /api/v1/auth/password/reset/confirm/": (["400"], "token_invalid / weak_password"),
     "DELETE /api/v1/auth/me/": (["400"], "wrong_password: deleting the account needs the password"),
+    "PATCH /api/v1/auth/me/": (["400"], "wrong_password: changing the email needs the current password"),
+    "POST /api/v1/auth/email/revert/": (["400"], "token_invalid: a random token is no email-change revert link"),
     "POST /api/v1/invitations/accept/": (["400"], "invitation_invalid: a random token is no invitation"),
     "GET /api/v1/notifications/unsubscribe/{token}/": (["400"], "unsubscribe_token_invalid (signed token)"),
     "POST /api/v1/notifications/unsubscribe/{token}/": (["400"], "unsubscribe_token_invalid (signed token)"),

@@ -89,6 +89,21 @@ def test_accept_requires_the_invited_verified_email(auth_client, project, django
     assert not Membership.objects.filter(project=project, user__in=[intruder, unverified]).exists()
 
 
+def test_accept_by_invitation_id_is_only_for_the_invited_verified_address(auth_client, project):
+    invitee = UserFactory(email="target@example.com", email_verified=True)
+    body = invite(auth_client, project, invitee.email)
+    by_id = {"invitation_id": body["id"]}
+    intruder = UserFactory(email="intruder@example.com", email_verified=True)
+    assert_api_error(client_for(intruder).post(ACCEPT, by_id), 400, "invitation_invalid")  # no oracle
+    both = client_for(invitee).post(ACCEPT, {**by_id, "token": "x"})
+    assert_api_error(both, 400, "validation_error")
+    assert_api_error(client_for(invitee).post(ACCEPT, {}), 400, "validation_error")
+    assert not Membership.objects.filter(project=project, user__in=[intruder, invitee]).exists()
+    assert client_for(invitee).post(ACCEPT, by_id).status_code == 200
+    assert Membership.objects.get(project=project, user=invitee).role == Role.EDITOR
+    assert_api_error(client_for(invitee).post(ACCEPT, by_id), 400, "invitation_invalid")  # single use
+
+
 def test_accept_refuses_expired_revoked_and_unknown_tokens(auth_client, project, django_capture_on_commit_callbacks):
     invitee = UserFactory(email="late@example.com")
     with django_capture_on_commit_callbacks(execute=True):

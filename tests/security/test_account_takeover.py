@@ -353,3 +353,44 @@ def test_the_old_address_can_undo_an_email_change_and_end_every_session(django_c
     assert_api_error(SchemaCheckedClient().post(REVERT, {"token": revert_token}, format="json"), 400, "token_invalid")
     assert_api_error(SchemaCheckedClient().post(REVERT, {"token": revert_token[:-3] + "abc"}), 400, "token_invalid")
     assert_api_error(SchemaCheckedClient().post(REVERT, {}), 400, "validation_error")
+
+
+def test_no_staff_page_shows_a_live_invitation_token_yet_the_invitee_joins_in_app(
+    django_capture_on_commit_callbacks,
+):
+    """The in-app notice of an invitation once carried the accept link with its token: support read it
+    on the notification's admin page. The notice now names the invitation, which only the invited,
+    verified address can accept; the token lives in the mail alone."""
+    from notifications.models import Notification
+    from tests.accounts.conftest import last_mail_to, token_in
+
+    owner = UserFactory(email_verified=True)
+    invitee = UserFactory(email_verified=True, email="invitee@example.com")
+    project = bearer(api_login(owner.email)["access"]).post("/api/v1/projects/", {"name": "Apollo"}, format="json")
+    assert project.status_code == 201, project.json()
+    with django_capture_on_commit_callbacks(execute=True):
+        invited = bearer(api_login(owner.email)["access"]).post(
+            f"/api/v1/projects/{project.json()['id']}/members/",
+            {"email": invitee.email, "role": "editor"},
+            format="json",
+        )
+    assert invited.status_code == 201, invited.json()
+    token = token_in(last_mail_to(invitee.email))
+    notice = Notification.objects.get(user=invitee, category="project")
+    support = admin_client(staff(groups=("support",), email="support@stackpro.test"))
+    pages = [
+        admin_url("notifications_notification_changelist"),
+        admin_url("notifications_notification_change", notice.pk),
+        admin_url("notifications_emaildelivery_changelist"),
+    ]
+    for url in pages:
+        page = support.get(url)
+        assert page.status_code in (200, 302, 403), (url, page.status_code)
+        assert token.encode() not in page.content, url
+    assert token not in (notice.link or "") and token not in str(notice.data)
+    # the invitee accepts from the notice (its invitation id), with no token
+    accepted = bearer(api_login(invitee.email)["access"]).post(
+        "/api/v1/invitations/accept/", {"invitation_id": notice.data["invitation_id"]}, format="json"
+    )
+    assert accepted.status_code == 200, accepted.json()
+    assert accepted.json()["id"] == project.json()["id"]

@@ -777,8 +777,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The mailed link's ``token``, or the in-app notice's ``invitation_id``: exactly one. */
         AcceptRequest: {
-            token: string;
+            token?: string;
+            /** Format: uuid */
+            invitation_id?: string;
         };
         Activity: {
             readonly id: number;
@@ -3800,7 +3803,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["AcceptRequest"];
             };
