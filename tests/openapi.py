@@ -4,7 +4,7 @@
 validated with openapi-core against the schema the code generates (the same one ``make schema``
 writes to ``openapi.yaml``) — its status must be documented for the operation, its content type and
 body must match. A response to a method or path the schema does not know must still be the JSON
-error envelope with a 4xx status. A mismatch fails the test that produced it, naming what broke.
+error envelope with a 4xx status (OPTIONS excepted: CORS preflights and DRF's metadata). A mismatch fails the test that produced it, naming what broke.
 
 Opt out only through ``UNCHECKED``: test node ids (or a prefix of one) with the reason, so every
 exception is listed here and reviewed.
@@ -118,7 +118,12 @@ def _is_error_envelope(response: HttpResponse) -> bool:
 def check_response(response: HttpResponse) -> None:
     """Raise ``SchemaMismatch`` unless the schema describes ``response`` (to its request)."""
     request = response.wsgi_request  # type: ignore[attr-defined]
-    if not request.path.startswith(CHECKED_PREFIX) or _unchecked() or _test_only_view(request):
+    if (
+        not request.path.startswith(CHECKED_PREFIX)
+        or request.method == "OPTIONS"  # CORS preflights and DRF's metadata: not operations of the API
+        or _unchecked()
+        or _test_only_view(request)
+    ):
         return
     what = f"{request.method} {request.get_full_path()} -> {response.status_code}"
     try:
