@@ -93,10 +93,18 @@ def _unchecked() -> bool:
 
 
 def _test_only_view(request: Any) -> bool:
-    """The request reached a view that only a test URLconf has."""
+    """The path leads to a view that only the test's URLconf has (not the project's). Resolved
+    again rather than read from ``resolver_match``: a replayed answer (Idempotency-Key) comes from
+    a middleware, before any URL is resolved."""
+    from django.conf import settings
     from django.urls import Resolver404, resolve
 
-    if getattr(request, "resolver_match", None) is None:
+    active = getattr(request, "urlconf", None) or settings.ROOT_URLCONF
+    if active == PROJECT_URLCONF:
+        return False
+    try:
+        resolve(request.path_info, urlconf=active)
+    except Resolver404:
         return False
     try:
         resolve(request.path_info, urlconf=PROJECT_URLCONF)
