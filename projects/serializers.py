@@ -200,7 +200,11 @@ class PresignedPostSerializer(serializers.Serializer):
     ``fields`` first and the file last (docs/api.md)."""
 
     url = serializers.URLField()
-    fields = serializers.DictField(child=serializers.CharField(), help_text="Form fields to send as they are.")
+    # DRF's metaclass moves declared fields into ``_declared_fields``, so ``Serializer.fields`` is
+    # untouched at run time; only the stubs see a clash with S3's name for the form's fields.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.CharField(), help_text="Form fields to send as they are."
+    )
 
 
 class DirectUploadSerializer(serializers.Serializer):
