@@ -8,7 +8,9 @@ STAGE ?= dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck migrations-check check worker beat install install-dev install-server install-mysql lock audit package deploy-venv lambda-venv deploy undeploy deploy-rehearsal migrate-remote ops cold-start load fuzz clean
+SCHEMA := openapi.yaml
+
+.PHONY: schema schema-check client client-deps run test lint format typecheck migrations-check check worker beat install install-dev install-server install-mysql lock audit package deploy-venv lambda-venv deploy undeploy deploy-rehearsal migrate-remote ops cold-start load fuzz clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -75,9 +77,31 @@ run: install
 	$(PY) manage.py ensure_local_admin
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install-dev
+test: install-dev client-deps
 	@if [[ "$$DATABASE_URL" == mysql* ]]; then $(MAKE) --no-print-directory install-mysql; fi
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The API contract: the OpenAPI schema the code generates, committed at $(SCHEMA) (docs/api.md).
+# schema-check fails when the committed file differs from the code (the suite runs the same check:
+# tests/core/test_schema.py).
+schema: install-dev
+	DJANGO_SETTINGS_MODULE=stackpro.settings.test $(PY) manage.py spectacular --file $(SCHEMA) --validate --fail-on-warn
+
+schema-check: install-dev
+	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
+	DJANGO_SETTINGS_MODULE=stackpro.settings.test $(PY) manage.py spectacular --file $$tmp --validate --fail-on-warn && \
+	diff -u $(SCHEMA) $$tmp || { echo "$(SCHEMA) is out of date: run make schema and commit it"; exit 1; }
+
+# The TypeScript client (clients/typescript/): its npm packages, pinned by package-lock.json, and
+# its types regenerated from the committed schema.
+CLIENT := clients/typescript
+$(CLIENT)/node_modules/.package-lock.json: $(CLIENT)/package.json $(CLIENT)/package-lock.json
+	cd $(CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+
+client-deps: $(CLIENT)/node_modules/.package-lock.json
+
+client: schema client-deps
+	cd $(CLIENT) && npm run --silent generate
 
 # ruff, and the import ladder of docs/architecture.md (import-linter contracts in pyproject.toml).
 lint: install-dev

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -180,7 +181,14 @@ class MeView(APIView):
 class ExportView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: OpenApiResponse(description="All your data, one key per section.")})
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                response=OpenApiTypes.OBJECT,
+                description="All your data, one key per section (each app adds its own: free-form by design).",
+            )
+        }
+    )
     def get(self, request: Request) -> Response:
         return Response(services.user_export(_me(request)))
 

@@ -68,6 +68,21 @@ class PlanRefSerializer(StrictSerializer):
     name = serializers.CharField()
 
 
+class EntitlementsSerializer(LimitsSerializer):
+    plan_code = serializers.CharField()
+    plan_name = serializers.CharField()
+
+
+class LimitsReportSerializer(StrictSerializer):
+    """Usage against each limit (``usage`` is null where it is not counted: the per-file size)."""
+
+    projects = LimitUsageSerializer()
+    members_per_project = LimitUsageSerializer()
+    storage_bytes = LimitUsageSerializer()
+    ai_tokens_month = LimitUsageSerializer()
+    max_file_size_bytes = LimitUsageSerializer()
+
+
 class SubscriptionSerializer(StrictSerializer):
     plan = PlanRefSerializer()
     status = serializers.CharField(help_text="Stripe's status (active, trialing, past_due, canceled, …) or none.")
@@ -76,9 +91,9 @@ class SubscriptionSerializer(StrictSerializer):
     cancel_at_period_end = serializers.BooleanField()
     trial_end = serializers.DateTimeField(allow_null=True)
     grace_period_ends_at = serializers.DateTimeField(allow_null=True)
-    entitlements = serializers.DictField()
-    limits = serializers.DictField(child=LimitUsageSerializer())
-    exceeded_limits = serializers.ListField(child=serializers.CharField())
+    entitlements = EntitlementsSerializer()
+    limits = LimitsReportSerializer()
+    exceeded_limits = serializers.ListField(child=serializers.CharField(), help_text="Keys of ``limits`` exceeded.")
 
 
 class CheckoutInputSerializer(StrictSerializer):

@@ -9,10 +9,12 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from . import metrics, tracing
 from .context import request_id_var, user_id_var
+from .exceptions import error_body
+from .views import server_error
 
 request_logger = logging.getLogger("stackpro.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -104,3 +106,47 @@ class SecurityHeadersMiddleware:
         if request.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+# Codes of the JSON bodies that replace Django's HTML error pages under /api/ (DEBUG only).
+_DEBUG_ERROR_CODES = {400: "bad_request", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+
+
+class ApiJsonErrorsInDebugMiddleware:
+    """Under DEBUG, errors under ``/api/`` are the JSON error body too, as in production.
+
+    With DEBUG on Django answers what happens outside DRF — an unknown URL or a path whose id does
+    not match its converter (``/api/v1/assistant/conversations/null,null/``), a refused Host, an
+    exception no handler took — with its HTML debug pages, not the ``handler404``/``handler500``
+    views. A frontend developer running ``make run`` gets the envelope the API promises; the
+    traceback still goes to the console (logger ``django.request``). Other paths (the admin) keep
+    Django's debug pages. Without DEBUG this does nothing: the handlers already answer JSON.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and request.path.startswith("/api/")
+            and response.status_code >= 400
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            status = response.status_code
+            code = _DEBUG_ERROR_CODES.get(status, "server_error" if status >= 500 else "error")
+            message = "Not found." if status == 404 else response.reason_phrase
+            json_response = JsonResponse(error_body(code, message), status=status)
+            for header in ("Allow", "Retry-After"):
+                if header in response:
+                    json_response[header] = response[header]
+            return json_response
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not (settings.DEBUG and request.path.startswith("/api/")):
+            return None
+        # Django logs the traceback of the exceptions it handles itself; this one stops here.
+        logging.getLogger("django.request").exception("Internal Server Error: %s", request.path)
+        return server_error(request)

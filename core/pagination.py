@@ -56,3 +56,9 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
                 "schema": lenient,
             },
         ]
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        """Every page carries all four keys; ``next`` and ``previous`` are null at the ends."""
+        page = super().get_paginated_response_schema(schema)
+        page["required"] = ["count", "next", "previous", "results"]
+        return page

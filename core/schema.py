@@ -69,7 +69,7 @@ def _add_string_pattern(field: serializers.Field, schema: dict[str, Any]) -> Non
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """Adds 400/401/403/404/429 (and 402/409/5xx where views declare them) with the Error body.
+    """Adds 400/401/403/404/429/500/503 (and 402/409/502/504 where views declare them) with the Error body.
 
     Request bodies are documented as JSON only: the API is a JSON API (forms are still parsed, for
     the browsable API and old clients, but untyped, so they are not the contract). A view that sets
@@ -135,9 +135,11 @@ class AutoSchema(SpectacularAutoSchema):
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)  # type: ignore[arg-type]
         error = OpenApiResponse(response=ErrorSerializer)
-        wanted = {"400", "404", "429", "503"}
+        wanted = {"400", "404", "429", "500", "503"}
         if self.view.get_permissions() and not getattr(self.view, "schema_public", False):
             wanted |= {"401", "403"}
+        if self.view.get_authenticators():
+            wanted.add("401")  # a public view that reads a token still refuses a bad one
         for status in sorted(wanted):
             if status not in responses:
                 responses[status] = self._get_response_for_code(error, status)

@@ -40,18 +40,17 @@ class ReadAllResultSerializer(StrictSerializer):
     updated = serializers.IntegerField()
 
 
-class ChannelsSerializer(StrictSerializer):
+class ChannelsUpdateSerializer(StrictSerializer):
     in_app = serializers.BooleanField(required=False)
     email = serializers.BooleanField(required=False)
-    locked = serializers.BooleanField(read_only=True)
 
 
-class CategoriesSerializer(StrictSerializer):
-    security = ChannelsSerializer(required=False)
-    project = ChannelsSerializer(required=False)
-    billing = ChannelsSerializer(required=False)
-    assistant = ChannelsSerializer(required=False)
-    product = ChannelsSerializer(required=False)
+class CategoriesUpdateSerializer(StrictSerializer):
+    security = ChannelsUpdateSerializer(required=False)
+    project = ChannelsUpdateSerializer(required=False)
+    billing = ChannelsUpdateSerializer(required=False)
+    assistant = ChannelsUpdateSerializer(required=False)
+    product = ChannelsUpdateSerializer(required=False)
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -61,9 +60,31 @@ class CategoriesSerializer(StrictSerializer):
         return super().to_internal_value(data)
 
 
-class PreferencesSerializer(StrictSerializer):
-    categories = CategoriesSerializer(required=False)
+class PreferencesUpdateSerializer(StrictSerializer):
+    """A PUT is partial: what is left out keeps its value."""
+
+    categories = CategoriesUpdateSerializer(required=False)
     digest_frequency = serializers.ChoiceField(choices=DigestFrequency.choices, required=False)
+
+
+# The answer always carries every category, channel and the digest frequency.
+class ChannelsSerializer(serializers.Serializer):
+    in_app = serializers.BooleanField()
+    email = serializers.BooleanField()
+    locked = serializers.BooleanField(help_text="The category's channels cannot be turned off.")
+
+
+class CategoriesSerializer(serializers.Serializer):
+    security = ChannelsSerializer()
+    project = ChannelsSerializer()
+    billing = ChannelsSerializer()
+    assistant = ChannelsSerializer()
+    product = ChannelsSerializer()
+
+
+class PreferencesSerializer(serializers.Serializer):
+    categories = CategoriesSerializer()
+    digest_frequency = serializers.ChoiceField(choices=DigestFrequency.choices)
 
 
 class UnsubscribeResultSerializer(StrictSerializer):

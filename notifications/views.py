@@ -19,6 +19,7 @@ from .serializers import (
     NotificationListQuerySerializer,
     NotificationSerializer,
     PreferencesSerializer,
+    PreferencesUpdateSerializer,
     ReadAllResultSerializer,
     ReadAllSerializer,
     UnreadCountSerializer,
@@ -83,15 +84,15 @@ class PreferencesView(APIView):
 
     @extend_schema(responses={200: PreferencesSerializer})
     def get(self, request: Request) -> Response:
-        return Response(services.preferences_get(user=request.user))
+        return Response(PreferencesSerializer(services.preferences_get(user=request.user)).data)
 
-    @extend_schema(request=PreferencesSerializer, responses={200: PreferencesSerializer})
+    @extend_schema(request=PreferencesUpdateSerializer, responses={200: PreferencesSerializer})
     def put(self, request: Request) -> Response:
-        data = validate(PreferencesSerializer, request.data)
+        data = validate(PreferencesUpdateSerializer, request.data)
         result = services.preferences_update(
             user=request.user, categories=data.get("categories"), digest_frequency=data.get("digest_frequency")
         )
-        return Response(result)
+        return Response(PreferencesSerializer(result).data)
 
 
 class UnsubscribeView(APIView):

@@ -195,9 +195,21 @@ class ActivitySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PresignedPostSerializer(serializers.Serializer):
+    """An S3 presigned POST: the browser posts a multipart form to ``url`` with every one of
+    ``fields`` first and the file last (docs/api.md)."""
+
+    url = serializers.URLField()
+    # DRF's metaclass moves declared fields into ``_declared_fields``, so ``Serializer.fields`` is
+    # untouched at run time; only the stubs see a clash with S3's name for the form's fields.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.CharField(), help_text="Form fields to send as they are."
+    )
+
+
 class DirectUploadSerializer(serializers.Serializer):
     file = FileSerializer()
-    upload = serializers.DictField()
+    upload = PresignedPostSerializer()
     expires_at = serializers.DateTimeField()
 
     def to_representation(self, instance: Any) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import FileResponse, HttpResponseRedirect
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -190,7 +191,7 @@ class FileListView(ProjectScopedView):
 
     @extend_schema(
         request={"multipart/form-data": MultipartUploadSerializer},
-        responses={201: FileSerializer, **error_responses(402, 409, 502)},
+        responses={201: FileSerializer, **error_responses(402, 409, 413, 502)},
     )
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project_for(request, project_id, *WRITERS)
@@ -233,12 +234,33 @@ class FileDetailView(ProjectScopedView):
 
 
 class FileDownloadView(ProjectScopedView):
+    """The file itself (local storage) or a redirect to a short-lived signed S3 URL (S3 storage)."""
+
     @extend_schema(
         responses={
-            302: OpenApiResponse(description="Redirect to a signed URL"),
-            200: OpenApiResponse(),
+            (200, "*/*"): OpenApiResponse(
+                response=OpenApiTypes.BINARY,
+                description="The file, as an attachment (local storage), with its own content type.",
+            ),
+            302: OpenApiResponse(description="S3 storage: a redirect to a short-lived signed URL of the file."),
             **error_responses(409, 502),
-        }
+        },
+        parameters=[
+            OpenApiParameter(
+                "Content-Disposition",
+                location=OpenApiParameter.HEADER,
+                response=[200],
+                required=True,
+                description="attachment; filename=... (RFC 6266, with filename* for non-ASCII names).",
+            ),
+            OpenApiParameter(
+                "Location",
+                location=OpenApiParameter.HEADER,
+                response=[302],
+                required=True,
+                description="The signed URL; it sets the download name and content type itself.",
+            ),
+        ],
     )
     def get(self, request: Request, project_id: str, file_id: str) -> Any:
         project = self.project_for(request, project_id)

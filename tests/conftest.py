@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.openapi import SchemaCheckedClient, current_test
 
 pytest_plugins = ["pytester", "tests.skip_guard"]
 
@@ -52,6 +52,14 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
 def pytest_configure(config: pytest.Config) -> None:
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _schema_checked_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tells the schema-checked clients which test runs (their opt-out list names tests)."""
+    current_test["nodeid"] = request.node.nodeid
+    yield
+    current_test["nodeid"] = ""
 
 
 @pytest.fixture(autouse=True)
@@ -140,14 +148,14 @@ def other_user(db: None) -> Any:
 
 
 @pytest.fixture
-def api_client() -> APIClient:
-    """An anonymous client that speaks JSON."""
-    return APIClient()
+def api_client() -> SchemaCheckedClient:
+    """An anonymous client that speaks JSON; every API response is checked against the schema."""
+    return SchemaCheckedClient()
 
 
-def client_for(user: Any) -> APIClient:
+def client_for(user: Any) -> SchemaCheckedClient:
     """A client carrying a real access token for ``user`` (through JWT authentication)."""
-    client = APIClient()
+    client = SchemaCheckedClient()
     token = RefreshToken.for_user(user).access_token
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     client.user = user  # type: ignore[attr-defined]
@@ -155,10 +163,10 @@ def client_for(user: Any) -> APIClient:
 
 
 @pytest.fixture
-def auth_client(user: Any) -> APIClient:
+def auth_client(user: Any) -> SchemaCheckedClient:
     return client_for(user)
 
 
 @pytest.fixture
-def other_client(other_user: Any) -> APIClient:
+def other_client(other_user: Any) -> SchemaCheckedClient:
     return client_for(other_user)

@@ -79,6 +79,7 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 # ---------------------------------------------------------------------------------------------
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
+    "core.middleware.ApiJsonErrorsInDebugMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -286,7 +287,8 @@ API_DOCS_ACCESS = env("API_DOCS_ACCESS", default="public")  # public | staff | o
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = env.bool("CORS_ALLOW_CREDENTIALS", default=False)
 CORS_ALLOW_ALL_ORIGINS = False  # only CORS_ALLOWED_ORIGINS (core/checks.py refuses "*" with credentials)
-CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Idempotent-Replayed"]
+# Content-Disposition: a browser app reads a download's file name cross-origin.
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Idempotent-Replayed", "Content-Disposition"]
 CORS_ALLOW_HEADERS = [
     "accept",
     "authorization",

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
-from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import services
 from accounts.models import AuthEvent
 from tests.factories import UserFactory
+from tests.openapi import SchemaCheckedClient
 from tests.security.route_matrix import covers_route
 from tests.support import assert_api_error
 
@@ -30,7 +30,7 @@ def login(client, email, password):
 
 
 def bearer(access):
-    client = APIClient()
+    client = SchemaCheckedClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     return client
 

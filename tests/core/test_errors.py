@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from tests.openapi import SchemaCheckedClient
 from tests.support import assert_api_error
 
 pytestmark = [pytest.mark.urls("tests.core.urls"), pytest.mark.django_db]
@@ -21,7 +22,7 @@ def test_malformed_json_is_a_parse_error(api_client):
 
 
 def test_unknown_url_is_json_404():
-    response = Client().get("/api/v1/does-not-exist/")
+    response = SchemaCheckedClient().get("/api/v1/does-not-exist/")
     assert_api_error(response, 404, "not_found")
     assert response["Content-Type"].startswith("application/json")
 
@@ -89,3 +90,25 @@ def test_security_headers_on_every_response(api_client):
     assert response["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_under_debug_api_errors_stay_json(api_client, settings):
+    """DEBUG swaps Django's handlers for HTML debug pages; under /api/ the envelope stays
+    (``ApiJsonErrorsInDebugMiddleware``). The live runserver check: tests/core/test_runserver.py."""
+    settings.DEBUG = True
+    unknown = api_client.get("/api/v1/does-not-exist/")
+    assert_api_error(unknown, 404, "not_found")
+    assert unknown["Content-Type"].startswith("application/json")
+    assert_api_error(api_client.get("/api/v1/assistant/conversations/null,null/"), 404, "not_found")
+    crash = api_client.get("/api/v1/test/error/boom/")
+    assert_api_error(crash, 500, "server_error")
+    assert "SELECT secret" not in crash.content.decode()
+    assert_api_error(api_client.get("/api/v1/test/error/db/"), 503, "service_unavailable")
+
+
+def test_under_debug_other_paths_keep_the_debug_page(settings):
+    settings.DEBUG = True
+    response = Client().get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    assert b"Using the URLconf defined in" in response.content

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
 from projects.models import Role
 from tests.conftest import client_for
 from tests.factories import UserFactory
 from tests.fixtures.moto import moto_s3_server, s3  # noqa: F401  (registers the fixtures)
+from tests.openapi import SchemaCheckedClient
 
 from .factories import FileFactory, InvitationFactory, MembershipFactory, ProjectFactory
 
@@ -28,9 +28,9 @@ class World:
     file: Any
     invitation: Any
 
-    def client(self, who: str) -> APIClient:
+    def client(self, who: str) -> SchemaCheckedClient:
         if who == "anonymous":
-            return APIClient()
+            return SchemaCheckedClient()
         return client_for(getattr(self, "outsider" if who == "non_member" else who))
 
     def url(self, suffix: str = "") -> str:

@@ -15,10 +15,10 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.test import APIClient
 
 from tests.console.conftest import admin_client, admin_url, staff
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.openapi import SchemaCheckedClient
 from tests.security.route_matrix import covers_route
 from tests.support import assert_api_error
 
@@ -34,13 +34,13 @@ NEW_PASSWORD = "Zebra-Quartz-17-Lamp"
 
 
 def api_login(email: str, password: str = DEFAULT_PASSWORD) -> dict[str, str]:
-    response = APIClient().post(LOGIN, {"email": email, "password": password}, format="json")
+    response = SchemaCheckedClient().post(LOGIN, {"email": email, "password": password}, format="json")
     assert response.status_code == 200, response.json()
     return response.json()
 
 
-def bearer(access: str) -> APIClient:
-    client = APIClient()
+def bearer(access: str) -> SchemaCheckedClient:
+    client = SchemaCheckedClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     return client
 
@@ -91,7 +91,9 @@ def _stolen(user: Any) -> dict[str, str]:
 
 def _assert_dead(pair: dict[str, str]) -> None:
     assert bearer(pair["access"]).get(ME).status_code == 401
-    assert_api_error(APIClient().post(REFRESH, {"refresh": pair["refresh"]}, format="json"), 401, "token_not_valid")
+    assert_api_error(
+        SchemaCheckedClient().post(REFRESH, {"refresh": pair["refresh"]}, format="json"), 401, "token_not_valid"
+    )
 
 
 def test_a_password_change_through_the_api_ends_stolen_access_tokens_at_once(django_capture_on_commit_callbacks):
@@ -113,10 +115,12 @@ def test_a_password_reset_ends_stolen_access_tokens_at_once(django_capture_on_co
     user = UserFactory()
     stolen = _stolen(user)
     with django_capture_on_commit_callbacks(execute=True):
-        APIClient().post(RESET, {"email": user.email}, format="json")
+        SchemaCheckedClient().post(RESET, {"email": user.email}, format="json")
     token = token_in(last_mail_to(user.email))
     with django_capture_on_commit_callbacks(execute=True):
-        response = APIClient().post(RESET_CONFIRM, {"token": token, "new_password": NEW_PASSWORD}, format="json")
+        response = SchemaCheckedClient().post(
+            RESET_CONFIRM, {"token": token, "new_password": NEW_PASSWORD}, format="json"
+        )
     assert response.status_code == 204
     _assert_dead(stolen)
 
@@ -189,7 +193,7 @@ def test_the_outbox_never_shows_a_live_reset_link_yet_the_sent_mail_works(django
 
     user = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        APIClient().post(RESET, {"email": user.email}, format="json")
+        SchemaCheckedClient().post(RESET, {"email": user.email}, format="json")
     token = token_in(last_mail_to(user.email))
     delivery = EmailDelivery.objects.get(to_email=user.email, template="accounts_password_reset")
     assert token not in delivery.text_body and token not in delivery.html_body
@@ -203,7 +207,7 @@ def test_the_outbox_never_shows_a_live_reset_link_yet_the_sent_mail_works(django
         assert oracle.status_code == 400 and user.email.encode() not in oracle.content, lookup
     # the link that was sent works
     with django_capture_on_commit_callbacks(execute=True):
-        done = APIClient().post(RESET_CONFIRM, {"token": token, "new_password": NEW_PASSWORD}, format="json")
+        done = SchemaCheckedClient().post(RESET_CONFIRM, {"token": token, "new_password": NEW_PASSWORD}, format="json")
     assert done.status_code == 204
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
@@ -220,7 +224,7 @@ def test_a_retried_delivery_still_sends_a_working_link(settings, django_capture_
     user = UserFactory()
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            APIClient().post(RESET, {"email": user.email}, format="json")
+            SchemaCheckedClient().post(RESET, {"email": user.email}, format="json")
     finally:
         FlakyBackend.failures_left = 0
     delivery = EmailDelivery.objects.get(to_email=user.email, template="accounts_password_reset")
@@ -233,7 +237,7 @@ def test_a_retried_delivery_still_sends_a_working_link(settings, django_capture_
     delivery.refresh_from_db()
     assert delivery.status == "sent" and delivery.secrets == {}  # nothing live is kept once sent
     token = token_in(last_mail_to(user.email))
-    done = APIClient().post(RESET_CONFIRM, {"token": token, "new_password": NEW_PASSWORD}, format="json")
+    done = SchemaCheckedClient().post(RESET_CONFIRM, {"token": token, "new_password": NEW_PASSWORD}, format="json")
     assert done.status_code == 204
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
@@ -243,15 +247,17 @@ def test_a_retried_delivery_still_sends_a_working_link(settings, django_capture_
 def test_a_staff_password_cannot_be_reset_through_the_public_endpoint(role, django_capture_on_commit_callbacks):
     member = staff(superuser=role == "superuser", groups=() if role == "superuser" else ("support",))
     with django_capture_on_commit_callbacks(execute=True):
-        known = APIClient().post(RESET, {"email": member.email}, format="json")
-        unknown = APIClient().post(RESET, {"email": "nobody@example.com"}, format="json")
+        known = SchemaCheckedClient().post(RESET, {"email": member.email}, format="json")
+        unknown = SchemaCheckedClient().post(RESET, {"email": "nobody@example.com"}, format="json")
     assert (known.status_code, known.json()) == (unknown.status_code, unknown.json())
     assert not mail.outbox
     # a link made before the account became staff is refused too
     from accounts import tokens
 
     link_token = tokens.make(member, tokens.PASSWORD_RESET)
-    response = APIClient().post(RESET_CONFIRM, {"token": link_token, "new_password": NEW_PASSWORD}, format="json")
+    response = SchemaCheckedClient().post(
+        RESET_CONFIRM, {"token": link_token, "new_password": NEW_PASSWORD}, format="json"
+    )
     assert_api_error(response, 400, "token_invalid")
 
 
@@ -322,30 +328,36 @@ def test_the_old_address_can_undo_an_email_change_and_end_every_session(django_c
         )
     assert response.status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        assert APIClient().post(VERIFY, {"token": token_in(last_mail_to("thief@evil.test"))}).status_code == 200
+        assert (
+            SchemaCheckedClient().post(VERIFY, {"token": token_in(last_mail_to("thief@evil.test"))}).status_code == 200
+        )
     user.refresh_from_db()
     assert user.email == "thief@evil.test"
     notice = last_mail_to(old)
     assert "thief@evil.test" in notice.body
     revert_token = token_in(notice)
     with django_capture_on_commit_callbacks(execute=True):
-        reverted = APIClient().post(REVERT, {"token": revert_token}, format="json")
+        reverted = SchemaCheckedClient().post(REVERT, {"token": revert_token}, format="json")
     assert reverted.status_code == 200 and reverted.json()["email"] == old
     user.refresh_from_db()
     assert (user.email, user.pending_email, user.email_verified) == (old, "", True)
     assert not user.has_usable_password()  # the thief knew it: a new one is chosen by reset
     _assert_dead(stolen)
     assert_api_error(
-        APIClient().post(LOGIN, {"email": "thief@evil.test", "password": DEFAULT_PASSWORD}), 401, "invalid_credentials"
+        SchemaCheckedClient().post(LOGIN, {"email": "thief@evil.test", "password": DEFAULT_PASSWORD}),
+        401,
+        "invalid_credentials",
     )
     # a reset link went to the restored address, and it works
     with django_capture_on_commit_callbacks(execute=True):
-        done = APIClient().post(RESET_CONFIRM, {"token": token_in(last_mail_to(old)), "new_password": NEW_PASSWORD})
+        done = SchemaCheckedClient().post(
+            RESET_CONFIRM, {"token": token_in(last_mail_to(old)), "new_password": NEW_PASSWORD}
+        )
     assert done.status_code == 204
     # single use; a forged or missing token is refused with a stable code
-    assert_api_error(APIClient().post(REVERT, {"token": revert_token}, format="json"), 400, "token_invalid")
-    assert_api_error(APIClient().post(REVERT, {"token": revert_token[:-3] + "abc"}), 400, "token_invalid")
-    assert_api_error(APIClient().post(REVERT, {}), 400, "validation_error")
+    assert_api_error(SchemaCheckedClient().post(REVERT, {"token": revert_token}, format="json"), 400, "token_invalid")
+    assert_api_error(SchemaCheckedClient().post(REVERT, {"token": revert_token[:-3] + "abc"}), 400, "token_invalid")
+    assert_api_error(SchemaCheckedClient().post(REVERT, {}), 400, "validation_error")
 
 
 def test_no_staff_page_shows_a_live_invitation_token_yet_the_invitee_joins_in_app(
