@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.contrib import admin, messages
@@ -12,7 +13,7 @@ from djstripe.models import WebhookEventTrigger
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from billing.selectors import webhook_failures_filter
-from core.models import IdempotencyRecord
+from core.models import IdempotencyRecord, ThrottleCounter
 
 from . import admin_fallback, admin_user, services
 from .models import TaskFailure
@@ -111,6 +112,31 @@ def _read_only(model: type) -> None:
     current = type(admin.site._registry[model])
     admin.site.unregister(model)
     admin.site.register(model, type(current.__name__, (admin_fallback.ReadOnlyAdminMixin, current), {}))
+
+
+class ExpiredFilter(admin.SimpleListFilter):
+    title = "window"
+    parameter_name = "expired"
+
+    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+        return [("yes", "over (swept hourly)"), ("no", "current")]
+
+    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        now = int(time.time())
+        if self.value() == "yes":
+            return queryset.filter(expires__lte=now)
+        if self.value() == "no":
+            return queryset.filter(expires__gt=now)
+        return queryset
+
+
+@admin.register(ThrottleCounter)
+class ThrottleCounterAdmin(admin_fallback.ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The rate-limit counters where there is no Redis (core.throttling): never edited by hand."""
+
+    list_display = ("bucket", "count", "expires")
+    search_fields = ("bucket",)
+    list_filter = (ExpiredFilter,)
 
 
 for _model in (IdempotencyRecord, OutstandingToken, BlacklistedToken):
