@@ -64,6 +64,7 @@ lock: install-dev
 	$(call lock-set,server,$(PY311_ANY_PLATFORM) -c requirements/base.lock)
 	$(call lock-set,deploy,$(PY311_ANY_PLATFORM) -c requirements/base.lock)
 	$(call lock-set,dev,$(PY311_ANY_PLATFORM) -c requirements/deploy.lock -c requirements/server.lock)
+	$(call lock-set,lambda,--python-version 3.12 --python-platform x86_64-manylinux_2_34 --only-binary :all: -c requirements/base.lock)
 	$(call lock-set,mysql,$(PY311_ANY_PLATFORM))
 
 # Every lock file against the OSV vulnerability database (requirements/audit.py): fails on a known
@@ -141,18 +142,18 @@ PACKAGE ?= build/stackpro-$(STAGE).zip
 ZAPPA_SETTINGS ?= zappa_settings.json
 DEPLOY_SETTINGS := build/zappa_settings.deploy.json
 DEPLOY_PACKAGE := build/stackpro-$(STAGE)-deploy.zip
-LAMBDA_PLATFORM := manylinux2014_x86_64
+LAMBDA_PLATFORM := --platform manylinux_2_34_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64
 
 # Rebuilt from scratch when the requirements change: the prebuild makes its site-packages sourceless.
-$(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/base.txt requirements/lambda.txt requirements/deploy.txt deploy/runtime_python.py
+$(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/lambda.lock requirements/deploy.lock deploy/runtime_python.py
 	rm -rf $(DEPLOY_VENV)
 	runtime_python=$$($(PYTHON) deploy/runtime_python.py) && version=$$($(PYTHON) deploy/runtime_python.py --version) \
 		&& $$runtime_python -m venv $(DEPLOY_VENV) \
 		&& $(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install \
-			--platform $(LAMBDA_PLATFORM) --only-binary=:all: --implementation cp --python-version $$version \
-			--target $(DEPLOY_VENV)/lib/python$$version/site-packages -r requirements/lambda.txt \
+			$(LAMBDA_PLATFORM) --only-binary=:all: --implementation cp --python-version $$version \
+			--target $(DEPLOY_VENV)/lib/python$$version/site-packages --require-hashes -r requirements/lambda.lock \
 		&& rm -rf $(DEPLOY_VENV)/lib/python$$version/site-packages/bin \
-		&& $(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/deploy.txt
+		&& $(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install --require-hashes -r requirements/deploy.lock
 	touch $@
 
 deploy-venv: $(DEPLOY_VENV)/.stackpro-deploy-venv

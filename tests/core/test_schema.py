@@ -8,10 +8,10 @@ from django.core.management import call_command
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.test import APIClient
 
 from tests.conftest import client_for
 from tests.factories import UserFactory
+from tests.openapi import SchemaCheckedClient
 from tests.security.route_matrix import covers_route
 
 
@@ -69,7 +69,7 @@ def test_staff_access_opens_to_an_admin_session_only(settings, url):
     admin's own session gets in (with ADMIN_REQUIRE_2FA, only once it passed the TOTP login)."""
     settings.API_DOCS_ACCESS = "staff"
     member = UserFactory(is_staff=True)
-    _refused(APIClient().get(url), "not_authenticated")
+    _refused(SchemaCheckedClient().get(url), "not_authenticated")
     _refused(_admin_session(UserFactory()).get(url), "permission_denied")
     _refused(client_for(member).get(url), "not_authenticated")  # a JWT opens nothing staff-only
     assert _admin_session(member).get(url).status_code == 200
@@ -87,7 +87,7 @@ def test_staff_access_opens_to_an_admin_session_only(settings, url):
 def test_off_refuses_everyone_staff_included(settings, url):
     settings.API_DOCS_ACCESS = "off"
     superuser = UserFactory(is_staff=True, is_superuser=True)
-    _refused(APIClient().get(url), "not_authenticated")
+    _refused(SchemaCheckedClient().get(url), "not_authenticated")
     _refused(_admin_session(superuser).get(url), "permission_denied")
     _refused(client_for(superuser).get(url), "not_authenticated")
 
@@ -98,7 +98,7 @@ def test_off_refuses_everyone_staff_included(settings, url):
 @pytest.mark.parametrize("url", DOCS)
 def test_public_opens_to_anyone(settings, url):
     settings.API_DOCS_ACCESS = "public"
-    assert APIClient().get(url).status_code == 200
+    assert SchemaCheckedClient().get(url).status_code == 200
 
 
 # ------------------------------------------------------------------------------------------------
