@@ -12,9 +12,10 @@ SCHEMA := openapi.yaml
 
 .PHONY: schema schema-check client client-deps run test lint format typecheck migrations-check check worker beat install install-dev install-server install-mysql lock audit package deploy-venv lambda-venv deploy undeploy deploy-rehearsal migrate-remote ops cold-start load fuzz clean
 
-$(VENV)/bin/activate:
+# pip itself comes from a lock too (requirements/pip.lock), not whatever version PyPI has that day.
+$(VENV)/bin/activate: requirements/pip.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --upgrade pip
+	$(PIP) install --require-hashes -r requirements/pip.lock
 
 # Everything installs from the lock files (versions and sha256 hashes of the whole closure; `make lock`
 # writes them from the .txt inputs): pip refuses a file whose hash is not in the lock.
@@ -47,12 +48,10 @@ install-mysql: | $(VENV)/bin/activate
 # Supply chain. requirements/NAME.txt (what we ask for) -> requirements/NAME.lock (what gets installed):
 # versions and hashes from PyPI, no index URL or local path. Each set is constrained by the locks below
 # it, so a package has one version in every set. Existing pins are kept: LOCK_ARGS="--upgrade-package
-# django" (or --upgrade) moves them. A set for another target is one more line, e.g. Lambda's Python 3.12
-# (Amazon Linux 2023, glibc 2.34), wheels only, same versions as base (checked to resolve and install):
-#   $(call lock-set,lambda,--python-version 3.12 --python-platform x86_64-manylinux_2_34 --only-binary :all: -c requirements/base.lock)
-# installed with pip install --require-hashes --only-binary=:all: --python-version 3.12 --implementation cp
-# --platform manylinux_2_34_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 (pip
-# does not widen one manylinux tag to older ones; argon2-cffi-bindings 26.2.0 has manylinux_2_26+ wheels only).
+# django" (or --upgrade) moves them. lambda.lock is the zip's set for Lambda's Python 3.12 (Amazon Linux
+# 2023, glibc 2.34), wheels only, base's versions; the package build installs it with three --platform
+# tags (LAMBDA_PLATFORM: pip does not widen one manylinux tag to older ones, and argon2-cffi-bindings
+# 26.2.0 has manylinux_2_26+ wheels only). pip.lock is the installer every venv starts with.
 # ------------------------------------------------------------------------------------------------
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
 	--custom-compile-command "make lock" $(LOCK_ARGS)
@@ -66,6 +65,7 @@ lock: install-dev
 	$(call lock-set,dev,$(PY311_ANY_PLATFORM) -c requirements/deploy.lock -c requirements/server.lock)
 	$(call lock-set,lambda,--python-version 3.12 --python-platform x86_64-manylinux_2_34 --only-binary :all: -c requirements/base.lock)
 	$(call lock-set,mysql,$(PY311_ANY_PLATFORM))
+	$(call lock-set,pip,$(PY311_ANY_PLATFORM))
 
 # Every lock file against the OSV vulnerability database (requirements/audit.py): fails on a known
 # vulnerability that has a fixed version; one without a fix is listed. Where OSV cannot be reached it
@@ -145,10 +145,11 @@ DEPLOY_PACKAGE := build/stackpro-$(STAGE)-deploy.zip
 LAMBDA_PLATFORM := --platform manylinux_2_34_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64
 
 # Rebuilt from scratch when the requirements change: the prebuild makes its site-packages sourceless.
-$(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/lambda.lock requirements/deploy.lock deploy/runtime_python.py
+$(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/lambda.lock requirements/deploy.lock requirements/pip.lock deploy/runtime_python.py
 	rm -rf $(DEPLOY_VENV)
 	runtime_python=$$($(PYTHON) deploy/runtime_python.py) && version=$$($(PYTHON) deploy/runtime_python.py --version) \
 		&& $$runtime_python -m venv $(DEPLOY_VENV) \
+		&& $(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install --require-hashes -r requirements/pip.lock \
 		&& $(DEPLOY_VENV)/bin/python -m pip --disable-pip-version-check -q install \
 			$(LAMBDA_PLATFORM) --only-binary=:all: --implementation cp --python-version $$version \
 			--target $(DEPLOY_VENV)/lib/python$$version/site-packages --require-hashes -r requirements/lambda.lock \

@@ -61,13 +61,13 @@ if mode == "setup":
     from projects.models import Project
     from projects.services import project_create
     management.call_command("migrate", "--noinput", verbosity=0)
-    user = get_user_model().objects.filter(email=spec["email"]).first()
-    if user is None:
-        user = get_user_model().objects.create_user(spec["email"], "Cold-start-bench-1", email_verified=True)
-    if not Project.objects.filter(owner=user).exists():
+    users = []
+    for email in spec["emails"]:  # one user per process: each its own throttle windows and AI allowance
+        user = get_user_model().objects.create_user(email, "Cold-start-bench-1", email_verified=True)
         project_create(owner=user, name="Cold start")
-    conversation = Conversation.objects.filter(user=user).first() or Conversation.objects.create(user=user)
-    print("RESULT " + json.dumps({"token": str(RefreshToken.for_user(user).access_token), "conversation": str(conversation.id)}))
+        conversation = Conversation.objects.create(user=user)
+        users.append({"token": str(RefreshToken.for_user(user).access_token), "conversation": str(conversation.id)})
+    print("RESULT " + json.dumps({"users": users}))
     raise SystemExit
 upstream = [0.0]
 if mode == "restore":
@@ -178,8 +178,8 @@ def child(python: str, app: Path, runtime: Path, mode: str, spec: dict, init_typ
     return sample
 
 
-def median(python: str, app: Path, runtime: Path, mode: str, spec: dict, init_type: str, runs: int) -> dict:
-    samples = [child(python, app, runtime, mode, spec, init_type) for _ in range(runs)]
+def median(python: str, app: Path, runtime: Path, mode: str, specs: list[dict], init_type: str) -> dict:
+    samples = [child(python, app, runtime, mode, spec, init_type) for spec in specs]
     return {key: statistics.median(s[key] for s in samples) for key in samples[0]} | {
         "first_all": sorted(round(s["first_ms"], 1) for s in samples),
         "local_all": sorted(round(s["local_ms"], 1) for s in samples),
@@ -208,16 +208,20 @@ def main() -> None:
             unzip_like_lambda(Path(args.zip), app)
             database_url = args.database_url or f"sqlite:///{work / 'bench.sqlite3'}"
             write_settings(app, database_url, fake.url)
-            email = f"cold-start-{uuid.uuid4().hex[:10]}@example.com"  # a fresh AI token allowance
-            setup = child(python, app, runtime, "setup", {"email": email}, "on-demand")
-            token, conversation = setup["token"], setup["conversation"]
-            listing = {"method": "GET", "path": "/api/v1/projects/", "token": token}
+            # A fresh user per process (its own throttle windows, which the database shares between
+            # processes as it does between Lambda containers, and a fresh AI token allowance).
+            emails = [f"cold-start-{uuid.uuid4().hex[:10]}@example.com" for _ in range(4 * args.runs)]
+            users = iter(child(python, app, runtime, "setup", {"emails": emails}, "on-demand")["users"])
+
+            def listing() -> dict:
+                return {"method": "GET", "path": "/api/v1/projects/", "token": next(users)["token"]}
 
             def send() -> dict:
+                user = next(users)
                 return {
                     "method": "POST",
-                    "path": f"/api/v1/assistant/conversations/{conversation}/messages/",
-                    "token": token,
+                    "path": f"/api/v1/assistant/conversations/{user['conversation']}/messages/",
+                    "token": user["token"],
                     "body": {"content": f"Cold start question {uuid.uuid4().hex}"},  # never a cache hit
                 }
 
@@ -225,10 +229,11 @@ def main() -> None:
                 f"zip: {args.zip} ({Path(args.zip).stat().st_size / 1e6:.1f} MB); {python}; database {database_url.split('@')[-1]}"
             )
             print(f"median of {args.runs} fresh processes each, ms")
-            snap_list = median(python, app, runtime, "restore", listing, "snap-start", args.runs)
-            snap_send = median(python, app, runtime, "restore", send(), "snap-start", args.runs)
-            plain_list = median(python, app, runtime, "plain", listing, "on-demand", args.runs)
-            plain_send = median(python, app, runtime, "plain", send(), "on-demand", args.runs)
+            runs = range(args.runs)
+            snap_list = median(python, app, runtime, "restore", [listing() for _ in runs], "snap-start")
+            snap_send = median(python, app, runtime, "restore", [send() for _ in runs], "snap-start")
+            plain_list = median(python, app, runtime, "plain", [listing() for _ in runs], "on-demand")
+            plain_send = median(python, app, runtime, "plain", [send() for _ in runs], "on-demand")
             init = statistics.median([snap_list["init_ms"], snap_send["init_ms"]])
             rows = [
                 ("(a) init with SnapStart warm-up (import + INSTANTIATE)", f"{init:.0f}", ""),

@@ -11,7 +11,9 @@ the result: /var/task is read-only). Hash-based ``.pyc`` (PEP 552) do not depend
   ``__pycache__`` entry; pip's timestamp ``__pycache__`` files go, which saves ~9 MB zipped;
   Python imports the ``.pyc`` directly. The price: tracebacks inside dependencies show no source
   lines. ``zappa`` (whose ``handler.py`` Zappa copies) keeps its sources with unchecked-hash
-  ``__pycache__``. Migrations folders keep their sources (Zappa ships them as ``.py``).
+  ``__pycache__``. A folder named ``migrations`` keeps its sources too (Zappa drops a legacy ``.pyc``
+  there and always ships the ``.py``), with unchecked-hash ``__pycache__`` entries: ``django.db.migrations``
+  is such a folder, imported at every start (~5 modules compiled per cold start without them).
   This rewrites the venv, so it happens only in a venv carrying the ``.stackpro-deploy-venv`` marker
   (``make lambda-venv`` creates it); in any other venv the dependencies are left alone.
 
@@ -70,24 +72,27 @@ def compile_sourceless(site_packages: Path) -> tuple[int, int]:
         for directory in paths:
             if directory.name == "__pycache__":  # pip's timestamp bytecode: useless on Lambda
                 for cached in directory.iterdir():
-                    if not _is_init_cache(cached, mode):
+                    if not _is_our_cache(cached, mode):
                         cached.unlink()
                 continue
             if directory.is_file():
                 sources = [directory] if directory.suffix == ".py" else []
-            elif directory.name == "migrations" or not directory.exists():
+            elif not directory.exists():
                 continue
             else:
                 sources = [p for p in directory.iterdir() if p.suffix == ".py" and p.is_file()]
             for source in sources:
                 # Zappa adds an *empty* __init__.py to a package folder without one, so __init__.py
                 # keeps its source, and its bytecode goes where Python looks for it: __pycache__
-                # (otherwise ~800 of them are compiled at every cold start, ~25 ms).
-                init = source.name == "__init__.py"
-                if init:
+                # (otherwise ~800 of them are compiled at every cold start, ~25 ms). The same for
+                # every module of a migrations folder, whose sources Zappa always ships.
+                keeps_source = source.name == "__init__.py" or directory.name == "migrations"
+                if keeps_source:
                     source.with_suffix(".pyc").unlink(missing_ok=True)  # where earlier builds put it
-                cfile = importlib.util.cache_from_source(str(source)) if init else str(source.with_suffix(".pyc"))
-                if _up_to_date(source, mode) if init else _legacy_up_to_date(source, Path(cfile)):
+                cfile = (
+                    importlib.util.cache_from_source(str(source)) if keeps_source else str(source.with_suffix(".pyc"))
+                )
+                if _up_to_date(source, mode) if keeps_source else _legacy_up_to_date(source, Path(cfile)):
                     fresh += 1
                 else:
                     try:
@@ -97,7 +102,7 @@ def compile_sourceless(site_packages: Path) -> tuple[int, int]:
                         continue  # not Python 3 (data files some packages ship): leave it alone
                 # Zappa drops a .py only when its .pyc is newer, but copies files without their
                 # times: remove the source instead.
-                if not init:
+                if not keeps_source:
                     source.unlink()
         for pycache in [] if top.is_file() else top.rglob("__pycache__"):
             if not any(pycache.iterdir()):
@@ -105,11 +110,12 @@ def compile_sourceless(site_packages: Path) -> tuple[int, int]:
     return compiled, fresh
 
 
-def _is_init_cache(cached: Path, mode: py_compile.PycInvalidationMode) -> bool:
-    """``__pycache__/__init__.<tag>.pyc`` written by this script for the current ``__init__.py``."""
-    source = cached.parent.parent / "__init__.py"
+def _is_our_cache(cached: Path, mode: py_compile.PycInvalidationMode) -> bool:
+    """``__pycache__/<module>.<tag>.pyc`` written by this script for the current source: an
+    ``__init__.py``, or any module of a ``migrations`` folder."""
+    source = cached.parent.parent / (cached.name.split(".", 1)[0] + ".py")
     return (
-        cached.name.startswith("__init__.")
+        (source.name == "__init__.py" or source.parent.name == "migrations")
         and source.is_file()
         and str(cached) == importlib.util.cache_from_source(str(source))
         and _up_to_date(source, mode)

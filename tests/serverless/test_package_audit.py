@@ -42,13 +42,12 @@ def test_bytecode_is_the_runtimes(package_dir: Path, runtime_python: str) -> Non
 def test_no_module_is_compiled_at_a_cold_start(package_dir: Path) -> None:  # noqa: F811
     """Every module is bytecode Python loads as is (deploy/prebuild.py): ours and Zappa's with
     hash-based ``__pycache__`` entries, dependencies as sourceless ``.pyc`` (their ``__init__.py``
-    with an unchecked-hash ``__pycache__`` entry). Only dependencies' migrations (loaded by
-    ``migrate``, never by a request) keep bare sources."""
+    with an unchecked-hash ``__pycache__`` entry, and so is every module of a ``migrations`` folder:
+    ``django.db.migrations`` is one, imported at every start)."""
     bare = [
         str(source.relative_to(package_dir))
         for source in package_dir.glob("*/**/*.py")
-        if "migrations" not in source.parts
-        and "__pycache__" not in source.parts  # Zappa puts an empty __init__.py in every folder without one
+        if "__pycache__" not in source.parts  # Zappa puts an empty __init__.py in every folder without one
         and source.stat().st_size  # (those, empty, cost nothing to compile)
         and not (source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc").exists()
     ]
