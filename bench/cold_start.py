@@ -186,6 +186,18 @@ def median(python: str, app: Path, runtime: Path, mode: str, specs: list[dict], 
     }
 
 
+# The machine's speed at plain Python, under the same interpreter: the figures above scale with it
+# (machines of this kind have differed 2x between sessions), so a figure is compared with its line.
+REFERENCE = "import time; t = time.perf_counter(); s = 0\nfor i in range(5_000_000): s += i\nprint((time.perf_counter() - t) * 1000)"
+
+
+def reference_ms(python: str, runs: int = 5) -> float:
+    return statistics.median(
+        float(subprocess.run([python, "-I", "-S", "-c", REFERENCE], capture_output=True, text=True, check=True).stdout)
+        for _ in range(runs)
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--zip", default=str(ROOT / "build" / "stackpro-dev.zip"))
@@ -251,6 +263,9 @@ def main() -> None:
             ]  # fmt: skip
             for name, value, note in rows:
                 print(f"{name:<52} {value:>7}   {note}")
+            print(
+                f"{'machine reference: 5M-iteration Python loop':<52} {reference_ms(python):>7.0f}   (same interpreter)"
+            )
     finally:
         fake.stop()
 
