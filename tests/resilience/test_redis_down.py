@@ -70,6 +70,7 @@ def test_the_breaker_spares_the_timeout_until_it_closes(monkeypatch):
 
 @pytest.fixture
 def dead_cache(settings):
+    settings.THROTTLE_STORE = "cache"  # the counters on that Redis (the default only where REDIS_URL is set)
     settings.CACHES = {
         "default": {
             "BACKEND": "core.cache.ResilientRedisCache",
@@ -175,12 +176,12 @@ def dead_broker_app(settings):
 
 
 def register_tasks(app: Celery):
-    @app.task(name="resilience.record")
+    @app.task(name="resilience.record", shared=False)  # this app only, not every app finalized later
     def record(value):
         RAN.append(value)
         return value
 
-    @app.task(name="resilience.record_resilient", base=ResilientTask)
+    @app.task(name="resilience.record_resilient", base=ResilientTask, shared=False)
     def record_resilient(value):
         RAN.append(value)
         return value
@@ -202,7 +203,7 @@ def test_a_dead_broker_runs_the_task_inline_within_bounded_time(dead_broker_app,
 
 
 def test_a_task_failing_inline_does_not_fail_the_caller(dead_broker_app, caplog):
-    @dead_broker_app.task(name="resilience.explode")
+    @dead_broker_app.task(name="resilience.explode", shared=False)
     def explode():
         raise RuntimeError("boom")
 
