@@ -22,12 +22,13 @@ from django.core.files.storage import default_storage
 
 
 def _our_models() -> list[Any]:
-    """Every table of our apps (proxies and unmanaged views read tables already listed, or none)."""
+    """Every table of our apps (proxies and unmanaged views read tables already listed, or none),
+    but the rate-limit counters: a refused request still counts against its limits."""
     return [
         model
         for app in settings.LOCAL_APPS
         for model in apps.get_app_config(app).get_models()
-        if model._meta.managed and not model._meta.proxy
+        if model._meta.managed and not model._meta.proxy and model._meta.db_table != "core_throttlecounter"
     ]
 
 

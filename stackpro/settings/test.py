@@ -33,6 +33,11 @@ for _cache in CACHES.values():  # noqa: F405
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / ".test-media")))
 if STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):  # noqa: F405
     STORAGES["default"]["OPTIONS"] = {"location": str(MEDIA_ROOT)}  # noqa: F405
+# The suite's throttle counters live in the cache (Redis when REDIS_URL is set, else this process's
+# memory: one test process, so one count) wherever it runs, so query counts and "a refused request
+# changed nothing" read the same with and without Redis. The database store has its own tests
+# (tests/core/test_counter_store.py) and is what the packaged handler's tests run on.
+THROTTLE_STORE = env("THROTTLE_STORE", default="cache")
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 LOGGING["loggers"]["stackpro.request"]["level"] = "WARNING"  # noqa: F405
 

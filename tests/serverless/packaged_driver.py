@@ -234,6 +234,8 @@ def snapshot_and_restore() -> dict:
     def open_connections() -> list[str]:
         return [alias for alias in connections if connections[alias].connection is not None]
 
+    # Open, as after init's queries on MySQL (persistent connections); SQLite closes it after a request.
+    connections["default"].ensure_connection()
     before = open_connections()
     for function, args, kwargs in snapshot_restore_py._before_snapshot_registry:
         function(*args, **kwargs)
