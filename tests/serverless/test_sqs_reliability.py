@@ -2,7 +2,7 @@
 
 Real Celery messages are published through kombu's SQS transport to a moto server, received back
 and handed to ``stackpro.lambda_tasks.handle_sqs`` as Lambda would. What goes through Zappa's own
-handler (an unmapped queue) is in test_sqs_packaged.py.
+handler (an unmapped queue) is in test_packaged_reliability.py.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from datetime import time as clock
 from decimal import Decimal
@@ -158,49 +159,48 @@ def test_tasks_start_only_within_the_time_budget(queue, settings):  # noqa: F811
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][2]["messageId"]}]}
 
 
+@pytest.fixture
+def database_proxy() -> Iterator[FaultyProxy]:
+    """The default connection goes through a fault proxy for the test (the settings are restored after)."""
+    settings_dict = connection.settings_dict
+    original = settings_dict["HOST"], settings_dict["PORT"]
+    proxy = FaultyProxy(settings_dict["HOST"] or "127.0.0.1", int(settings_dict["PORT"] or 3306)).start()
+    connection.close()
+    settings_dict["HOST"], settings_dict["PORT"] = "127.0.0.1", proxy.port
+    try:
+        yield proxy
+    finally:
+        connection.close()
+        settings_dict["HOST"], settings_dict["PORT"] = original
+        proxy.stop()
+
+
+def freeze(proxy: FaultyProxy) -> None:
+    """The container froze and the server dropped its connections; the database is reachable again."""
+    proxy.set_mode(FaultyProxy.HANG)  # drops every open connection...
+    proxy.set_mode(FaultyProxy.FORWARD)  # ...and the database is reachable again
+    time.sleep(float(connection.settings_dict.get("HEALTH_CHECK_IDLE_SECONDS") or 0) + 0.1)
+
+
 @pytest.mark.skipif(not connection.vendor == "mysql", reason="needs MariaDB")
 @pytest.mark.django_db(transaction=True)
-def test_a_connection_killed_between_invocations_is_replaced(queue):  # noqa: F811
+def test_a_connection_killed_between_invocations_is_replaced(queue, database_proxy):  # noqa: F811
     """The container froze, the server dropped its connection: the next batch reconnects."""
     sqs, url, arn, publisher = queue
-    settings_dict = connection.settings_dict
-    original = settings_dict["HOST"], settings_dict["PORT"]
-    proxy = FaultyProxy(settings_dict["HOST"] or "127.0.0.1", int(settings_dict["PORT"] or 3306)).start()
-    connection.close()
-    settings_dict["HOST"], settings_dict["PORT"] = "127.0.0.1", proxy.port
-    try:
-        publisher.send_task("tests.serverless.count_users")
-        assert lambda_tasks.handle_sqs(sqs_event(sqs, url, arn, 1), Context(30_000)) == {"batchItemFailures": []}
-        assert connection.connection is not None  # kept for the next invocation (CONN_MAX_AGE)
+    publisher.send_task("tests.serverless.count_users")
+    assert lambda_tasks.handle_sqs(sqs_event(sqs, url, arn, 1), Context(30_000)) == {"batchItemFailures": []}
+    assert connection.connection is not None  # kept for the next invocation (CONN_MAX_AGE)
 
-        proxy.set_mode(FaultyProxy.HANG)  # drops every open connection...
-        proxy.set_mode(FaultyProxy.FORWARD)  # ...and the database is reachable again
-        time.sleep(float(settings_dict.get("HEALTH_CHECK_IDLE_SECONDS") or 0) + 0.1)  # the freeze
+    freeze(database_proxy)
 
-        publisher.send_task("tests.serverless.count_users")
-        assert lambda_tasks.handle_sqs(sqs_event(sqs, url, arn, 1), Context(30_000)) == {"batchItemFailures": []}
-        assert SEEN == [0, 0]
-    finally:
-        connection.close()
-        settings_dict["HOST"], settings_dict["PORT"] = original
-        proxy.stop()
+    publisher.send_task("tests.serverless.count_users")
+    assert lambda_tasks.handle_sqs(sqs_event(sqs, url, arn, 1), Context(30_000)) == {"batchItemFailures": []}
+    assert SEEN == [0, 0]
 
 
 @pytest.mark.skipif(not connection.vendor == "mysql", reason="needs MariaDB")
 @pytest.mark.django_db(transaction=True)
-def test_a_scheduled_job_after_a_killed_connection_runs(user):
-    settings_dict = connection.settings_dict
-    original = settings_dict["HOST"], settings_dict["PORT"]
-    proxy = FaultyProxy(settings_dict["HOST"] or "127.0.0.1", int(settings_dict["PORT"] or 3306)).start()
-    connection.close()
-    settings_dict["HOST"], settings_dict["PORT"] = "127.0.0.1", proxy.port
-    try:
-        assert lambda_tasks.flush_expired_tokens({}, None) == 0
-        proxy.set_mode(FaultyProxy.HANG)
-        proxy.set_mode(FaultyProxy.FORWARD)
-        time.sleep(float(settings_dict.get("HEALTH_CHECK_IDLE_SECONDS") or 0) + 0.1)
-        assert lambda_tasks.flush_expired_tokens({}, None) == 0
-    finally:
-        connection.close()
-        settings_dict["HOST"], settings_dict["PORT"] = original
-        proxy.stop()
+def test_a_scheduled_job_after_a_killed_connection_runs(user, database_proxy):
+    assert lambda_tasks.flush_expired_tokens({}, None) == 0
+    freeze(database_proxy)
+    assert lambda_tasks.flush_expired_tokens({}, None) == 0
