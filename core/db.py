@@ -67,6 +67,9 @@ def database_config(
                 "connect_timeout": connect_timeout,
                 "read_timeout": read_timeout,
                 "write_timeout": write_timeout,
+                # The server's default (on, unless a parameter group says otherwise), as Django wants
+                # it: the drivers' default (False) costs SET autocommit=0, then Django's =1.
+                "autocommit": None,
             }
         )
         _tls_options(config["OPTIONS"], driver)

@@ -4,14 +4,20 @@ connections from the database side."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from tests.servers import gunicorn, http
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.mysql,
@@ -78,6 +84,55 @@ def test_with_no_window_every_request_pings_as_django_does(django_db_setup, djan
         assert get(base) == 200
         assert kill_server_connections(connection.settings_dict["TEST"]["NAME"]) >= 1
         assert get(base) == 200
+
+
+# ------------------------------------------------------------------------------------------------
+# A process's first query: one connection, no set-up statement Django would undo
+# ------------------------------------------------------------------------------------------------
+FIRST_QUERY = """
+import json, uuid, django
+django.setup()
+from django.db import connection
+from django.db.backends.signals import connection_created
+from accounts.models import User
+opened = []
+connection_created.connect(lambda sender, connection, **kwargs: opened.append(1))
+User._meta.pk.get_db_prep_value(uuid.uuid4(), connection)  # reads features.has_native_uuid_field
+with connection.cursor() as cursor:
+    cursor.execute("SHOW SESSION STATUS LIKE 'Com_set_option'")
+    set_statements = int(cursor.fetchone()[1])
+    cursor.execute("SELECT @@autocommit, @@tx_isolation")
+    autocommit, isolation = cursor.fetchone()
+print(json.dumps({"driver": type(connection.connection).__module__, "connections": len(opened),
+                  "set_statements": set_statements, "autocommit": autocommit, "isolation": isolation,
+                  "django_autocommit": connection.get_autocommit()}))
+"""
+
+
+@pytest.mark.parametrize("driver", ["mysqlclient", "pymysql"])
+def test_a_fresh_process_opens_one_connection_with_three_setup_statements(driver, django_db_setup):
+    """What a cold start (a new gunicorn worker, a Lambda container, a SnapStart restore) pays before
+    its first query, in a new process with each driver. Django reads the server's version and
+    variables the first time a feature flag needs them (a UUID primary key's lookup does) through
+    ``temporary_connection()``: a connection opened and closed for that alone, before the real one
+    (a second TCP + TLS handshake on RDS). And the drivers set ``autocommit=0`` as they connect,
+    which Django sets back to 1 at once: two statements for nothing."""
+    env = {
+        **os.environ,
+        **server_env("2"),
+        "DB_DRIVER": driver,
+        "DJANGO_SETTINGS_MODULE": "stackpro.settings.local",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_QUERY], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    first = json.loads(result.stdout.strip().splitlines()[-1])
+    assert first["driver"].split(".")[0] == ("MySQLdb" if driver == "mysqlclient" else "pymysql")
+    assert first["connections"] == 1
+    # SET NAMES, SET sql_mode (init_command), SET SESSION TRANSACTION ISOLATION LEVEL: no SET autocommit.
+    assert first["set_statements"] == 3
+    assert (first["autocommit"], first["isolation"], first["django_autocommit"]) == (1, "READ-COMMITTED", True)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -9,6 +9,11 @@ docs/performance.md, "CPU per request of the projects list").
   ``Retry-After``) instead of being replaced silently.
 - DATETIME values are read by ``datetime.fromisoformat`` (C) instead of the driver's Python
   function; anything else (zero dates, a bare date) still goes to the driver's own function.
+- A process's first connection is its only one: Django reads the server's version and variables
+  (``mysql_server_data``, on the first feature flag that needs them, such as a UUID lookup's)
+  through ``temporary_connection()``, which before the first query means a connection opened and
+  closed for that alone (a second TCP + TLS handshake on RDS, at every cold start); here the query
+  runs on the connection the process opens anyway.
 - With PyMySQL and TLS (``ssl_ca``; RDS), ``shared_ssl_context`` builds the CA bundle's
   ``SSLContext`` once per process (``stackpro.lambda_app.warm_up`` does it during init) instead of
   on every new connection (50-80 ms each: docs/performance.md); the checks are the same.
@@ -23,6 +28,7 @@ import time
 from typing import Any
 
 from django.db.backends.mysql import base
+from django.utils.functional import cached_property
 from MySQLdb.constants import FIELD_TYPE
 
 _DRIVER_DATETIME = base.django_conversions[FIELD_TYPE.DATETIME]
@@ -69,6 +75,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
         params = super().get_connection_params()
         params["conv"] = {**params["conv"], FIELD_TYPE.DATETIME: read_datetime}
         return pymysql_tls(params)
+
+    @cached_property
+    def mysql_server_data(self) -> dict[str, Any]:
+        self.ensure_connection()  # connecting may have read it already (init_connection_state)
+        if "mysql_server_data" in self.__dict__:
+            return self.__dict__["mysql_server_data"]
+        return base.DatabaseWrapper.mysql_server_data.func(self)  # type: ignore[attr-defined]
 
     def _cursor(self, name: Any = None) -> Any:
         self._used = True
