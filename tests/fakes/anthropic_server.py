@@ -169,6 +169,9 @@ class FakeAnthropic:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeAnthropic
     protocol_version = "HTTP/1.1"
+    # The headers and the body go out as two writes: with Nagle's algorithm the body of a reply on a
+    # kept-alive connection waits for the client's delayed ACK (40 ms), which no real API adds.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 — quiet
         return
