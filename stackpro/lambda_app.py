@@ -7,8 +7,10 @@ the snapshot — and that imports this module. ``warm_up`` then loads
 what a request would otherwise load on first use: the URLconf and every view module, DRF's settings
 classes, the request path's lazily imported modules; and when init is snapshotted
 (``AWS_LAMBDA_INITIALIZATION_TYPE`` is ``snap-start`` or ``provisioned-concurrency``) the vendor SDKs
-too (anthropic ~1 s, stripe, the boto3 clients' models). A plain on-demand cold start leaves the SDKs
-to the first request that needs them: most never do (docs/performance.md, cold start).
+too (anthropic ~1 s, stripe, the boto3 clients' models), and the database is read once: the hot
+requests' reads for a user that does not exist, so the snapshot holds what a process builds on its
+first queries. A plain on-demand cold start leaves the SDKs to the first request that needs them:
+most never do (docs/performance.md, cold start).
 
 Snapshot safety (``snapshot_restore_py``, part of the python3.12+ runtime): before the snapshot every
 socket is closed — database connections, Redis, the Celery/SQS producer pool, boto3/anthropic/stripe
@@ -22,9 +24,11 @@ id, JWT expiry and throttle windows are read at request time).
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import random
 import sys
+import types
 from typing import Any
 
 # Init allocates ~270,000 objects (Django's models, dj-stripe's ~100, stripe's typed params) and frees
@@ -37,6 +41,7 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stackpro.settings.production")
 
 application = get_wsgi_application()
+logger = logging.getLogger("stackpro.lambda")
 
 SNAPSHOTTED_INITS = {"snap-start", "provisioned-concurrency"}
 # Modules a request reaches through a lazy import (inside a function), loaded here instead.
@@ -89,6 +94,57 @@ def warm_up(*, vendor_sdks: bool) -> None:
 
         for service in ("s3", "sqs", "sesv2"):  # loads each service model (JSON) into botocore's cache
             boto3.session.Session().client(service, region_name=os.environ.get("AWS_REGION", "us-east-1"))
+        _compile_lazy_regexes()
+        warm_database()
+
+
+def _compile_lazy_regexes() -> None:
+    """Compile the module-level regexes Django compiles on first use (``_lazy_re_compile``: host
+    validation, SQL alias and ordering checks, the server version's...) in every loaded module."""
+    from django.utils.functional import SimpleLazyObject, empty
+
+    for module in list(sys.modules.values()):
+        if type(module) is not types.ModuleType:  # a lazy module would load on inspection
+            continue
+        for value in list(vars(module).values()):
+            if (
+                type(value) is SimpleLazyObject
+                and value.__dict__.get("_wrapped") is empty
+                and getattr(value.__dict__.get("_setupfunc"), "__qualname__", "")
+                == "_lazy_re_compile.<locals>._compile"
+            ):
+                value._setup()
+
+
+def warm_database() -> None:
+    """Run the hot requests' reads once, for a user that does not exist (each matches no row): what a
+    process builds on its first queries — the server's version and variables (``mysql_server_data``,
+    read once per process), the models' field maps, the compilers' and the prepared reads' caches —
+    lands in the snapshot, and a restore's first request pays for its own queries only (the
+    connection itself is closed by ``before_snapshot``). A database that does not answer (or lacks
+    a table: the first deploy's init runs before ``migrate``) costs these savings only."""
+    import uuid
+
+    from django.contrib.auth import get_user_model
+    from django.db import DatabaseError
+
+    from assistant.selectors import conversation_get_for_user, usage_summary_for_user
+    from core import rawsql
+    from core.errors import NotFound
+    from projects.selectors import project_page_for_user
+
+    user_model = get_user_model()
+    nobody = user_model(pk=uuid.uuid4())  # never saved
+    try:
+        rawsql.get_by_pk(user_model, nobody.pk)  # the JWT's user
+        project_page_for_user(user=nobody, limit=20, offset=0)  # the projects list
+        usage_summary_for_user(user=nobody)  # the plan (subscriptions, plans) and the month's usage
+        try:
+            conversation_get_for_user(user=nobody, conversation_id=nobody.pk)
+        except NotFound:
+            pass
+    except DatabaseError as exc:
+        logger.warning("database warm-up skipped: %s", exc)
 
 
 def before_snapshot() -> None:

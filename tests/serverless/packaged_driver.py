@@ -21,7 +21,9 @@ The plan is a list of steps; each step's outcome is written to the results file:
   ``assistant.claude`` as ``claude`` are in scope);
 - ``{"snapshot": true}``: what Lambda does around a SnapStart snapshot: call the hooks registered
   with ``snapshot_restore_py`` before it and after the restore; reports the open database
-  connections before and after, and whether ``random`` was reseeded.
+  connections before and after, and whether ``random`` was reseeded. The database connection is
+  opened first (SQLite closes it after each request); ``{"snapshot": "as init left it"}`` leaves
+  the connections as they are.
 
 Importing Zappa's handler runs init when ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` is set, as on Lambda;
 ``init_ms`` in the results is that import.
@@ -206,7 +208,7 @@ def main() -> None:
                 scope = {"SuppressedAddress": SuppressedAddress, "connections": connections, "claude": claude}
                 outcome["result"] = eval(step["eval"], scope)  # noqa: S307 — the test's own plan
             elif "snapshot" in step:
-                outcome.update(snapshot_and_restore())
+                outcome.update(snapshot_and_restore(connect_first=step["snapshot"] is True))
             outcome["ok"] = True
         except Exception as exc:  # noqa: BLE001 — report, the test asserts
             outcome.update(ok=False, error=repr(exc), traceback=traceback.format_exc())
@@ -225,7 +227,7 @@ def main() -> None:
     )
 
 
-def snapshot_and_restore() -> dict:
+def snapshot_and_restore(*, connect_first: bool) -> dict:
     import random
 
     import snapshot_restore_py
@@ -234,8 +236,8 @@ def snapshot_and_restore() -> dict:
     def open_connections() -> list[str]:
         return [alias for alias in connections if connections[alias].connection is not None]
 
-    # Open, as after init's queries on MySQL (persistent connections); SQLite closes it after a request.
-    connections["default"].ensure_connection()
+    if connect_first:  # as after a request on MySQL (persistent connections); SQLite closes it after one
+        connections["default"].ensure_connection()
     before = open_connections()
     for function, args, kwargs in snapshot_restore_py._before_snapshot_registry:
         function(*args, **kwargs)

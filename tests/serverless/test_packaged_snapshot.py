@@ -1,0 +1,110 @@
+"""A SnapStart init reads the database once (stackpro.lambda_app.warm_database), through the packaged
+handler in an isolated interpreter: the first request after a restore opens a new connection but does
+not read the server's version and variables again (they are in the snapshot), while a plain on-demand
+init leaves the database alone and its first request reads them. The warm-up itself, in process:
+reads only, and a database that cannot answer costs nothing but the savings.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.nothing_changed import nothing_changed
+from tests.serverless.test_packaged_handler import (  # noqa: F401 (fixtures)
+    LAMBDA_ENV,
+    package_dir,
+    packaged_env,
+    run_driver,
+    runtime_dir,
+    runtime_python,
+    write_settings,
+)
+from tests.servers import ROOT
+
+SERVER_DATA = "SELECT VERSION()"
+DB = "connections['default']"
+PLAN_AFTER_INIT = [
+    {"eval": f"[setattr({DB}, 'force_debug_cursor', True), {DB}.queries_log.clear()]"},
+    {"http": {"method": "GET", "path": "/api/v1/health/ready/"}},
+    {"eval": f"[' '.join(q['sql'].split()) for q in {DB}.queries]"},
+]
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+@pytest.mark.mysql
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("mysql"), reason="needs MariaDB")
+@pytest.mark.parametrize("init_type", ["snap-start", "on-demand"])
+def test_a_restored_environment_does_not_read_the_server_data_again(
+    init_type,
+    package_dir,  # noqa: F811
+    runtime_dir,  # noqa: F811
+    runtime_python,  # noqa: F811
+    moto_endpoint,
+    tmp_path,
+):
+    write_settings(package_dir, tmp_path, packaged_env(package_dir, moto_endpoint))
+    snapshot = [{"snapshot": "as init left it"}] if init_type == "snap-start" else []
+    env = {
+        **LAMBDA_ENV,
+        "AWS_REGION": "us-east-1",
+        "INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT": "true",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
+    }
+    report, _ = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, snapshot + PLAN_AFTER_INIT, env)
+    steps = report["results"]
+    assert all(step["ok"] for step in steps), steps
+    ready, queries = steps[-2], steps[-1]["result"]
+    assert ready["status"] == 200, ready
+    assert any(q.startswith("SET SESSION TRANSACTION ISOLATION LEVEL") for q in queries), queries  # a new connection
+    assert any(q.startswith(SERVER_DATA) for q in queries) == (init_type == "on-demand"), queries
+
+
+@pytest.mark.django_db
+def test_the_warm_up_reads_the_hot_requests_data_and_writes_nothing():
+    from stackpro.lambda_app import warm_database
+
+    with nothing_changed(storage=False), CaptureQueriesContext(connection) as captured:
+        warm_database()
+    statements = [" ".join(q["sql"].split()) for q in captured.captured_queries]
+    assert len(statements) >= 5, statements  # the JWT's user, the projects page, plan, usage, conversation
+    assert all(s.upper().startswith("SELECT") for s in statements), statements
+
+
+WARM_UP = """
+import django, logging
+logging.basicConfig(level=logging.WARNING)
+django.setup()
+from stackpro.lambda_app import warm_database
+warm_database()
+print("init carried on")
+"""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://root:@127.0.0.1:1/stackpro",  # nothing listens: refused at once
+        "sqlite:///{tmp}/empty.sqlite3",  # no tables yet (the first deploy's init runs before migrate)
+    ],
+)
+def test_a_database_that_cannot_answer_costs_the_warm_up_only(url, tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "stackpro.settings.local",
+        "DATABASE_URL": url.format(tmp=tmp_path),
+        "DB_CONNECT_TIMEOUT": "2",
+    }
+    env.pop("REDIS_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", WARM_UP], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "init carried on" in result.stdout
+    assert "database warm-up skipped" in result.stderr, result.stderr[-3000:]
