@@ -17,12 +17,29 @@ SECTION_NAMES = {"billing": "Billing", "operations": "Operations"}
 
 
 class ConsoleAdminSite(admin.AdminSite):
+    """Every app's admin.py is imported the first time the registry is read — the admin's URLs
+    (console/urls.py), its checks, ``is_registered`` — not at start-up: ~25 ms (dj-stripe's admin,
+    forms) of a plain Lambda cold start that API requests never use (docs/performance.md)."""
+
     site_header = "StackPro console"
     site_title = "StackPro console"
     index_title = "Dashboard"
     index_template = "console/index.html"
     login_template = "console/login.html"
     login_form = ConsoleLoginForm
+
+    _discovered = False
+
+    @property  # type: ignore[override]
+    def _registry(self) -> dict[Any, Any]:
+        if not self._discovered:
+            self._discovered = True  # before autodiscover, whose register() calls read the registry
+            admin.autodiscover()
+        return self._models
+
+    @_registry.setter
+    def _registry(self, value: dict[Any, Any]) -> None:  # AdminSite.__init__
+        self._models = value
 
     def has_permission(self, request: HttpRequest) -> bool:
         """Active staff; with ADMIN_REQUIRE_2FA also verified by a TOTP device in this session."""
