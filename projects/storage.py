@@ -2,7 +2,7 @@
 otherwise). Every S3-specific call (presigned POST, head, signed download URL) is here, with
 botocore errors turned into our own errors: S3 unreachable, timing out or failing is
 ``StorageUnavailable`` (503 ``storage_unavailable``), within the short timeouts of
-``AWS_S3_CLIENT_CONFIG`` (settings, Projects section)."""
+core/s3.py."""
 
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import environ
-from botocore.config import Config as BotoConfig
 
 from core.db import database_config
 
@@ -321,21 +320,14 @@ AWS_S3_FILE_OVERWRITE = False
 AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=600)
 AWS_S3_SIGNATURE_VERSION = "s3v4"
 # S3 down fails fast (503 storage_unavailable, docs/reliability.md) instead of botocore's defaults
-# (60 s connect and read timeouts, up to 5 attempts). django-storages uses this Config as it is, so
-# it carries the signature version and addressing style too.
+# (60 s connect and read timeouts, up to 5 attempts): core/s3.py builds the client's Config from these.
 AWS_S3_CONNECT_TIMEOUT = env.float("AWS_S3_CONNECT_TIMEOUT", default=2.0)
 AWS_S3_READ_TIMEOUT = env.float("AWS_S3_READ_TIMEOUT", default=5.0)
 AWS_S3_MAX_ATTEMPTS = env.int("AWS_S3_MAX_ATTEMPTS", default=2)  # the first try included
-AWS_S3_CLIENT_CONFIG = BotoConfig(
-    signature_version=AWS_S3_SIGNATURE_VERSION,
-    s3={"addressing_style": env("AWS_S3_ADDRESSING_STYLE", default=None)},
-    connect_timeout=AWS_S3_CONNECT_TIMEOUT,
-    read_timeout=AWS_S3_READ_TIMEOUT,
-    retries={"total_max_attempts": AWS_S3_MAX_ATTEMPTS, "mode": "standard"},
-)
+AWS_S3_ADDRESSING_STYLE = env("AWS_S3_ADDRESSING_STYLE", default=None)
 _default_storage: dict[str, Any]
 if AWS_STORAGE_BUCKET_NAME:
-    _default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
+    _default_storage = {"BACKEND": "core.s3.S3Storage"}
 else:
     _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
