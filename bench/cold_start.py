@@ -9,8 +9,9 @@ unzips it; no bytecode written: /var/task is read-only), with a stand-in for wha
 (``snapshot_restore_py``). Production settings, PyMySQL to the given MariaDB (migrated on first use),
 the real ``anthropic`` SDK against the fake upstream (tests/fakes/anthropic_server.py, no latency).
 
-- (a) **init**: importing Zappa's handler with ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` (Django, the
-  URLconf, ``stackpro.lambda_app.warm_up``) with ``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``, so the
+- (a) **init**: importing the function's handler (``core.lambda_handler``, zappa_settings.json's
+  ``lambda_handler``) with ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` (Django, the URLconf,
+  ``stackpro.lambda_app.warm_up``) with ``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``, so the
   vendor SDKs are loaded too — what SnapStart runs once per published version, before the snapshot.
 - (b) **first request after a restore**: after (a), the ``before_snapshot`` and ``after_restore``
   hooks run (as around a snapshot: connections closed), then the first request — what a user pays
@@ -51,7 +52,7 @@ import json, sys, time
 t0 = time.perf_counter()
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 mode, spec = sys.argv[3], json.loads(sys.argv[4])
-from zappa.handler import LambdaHandler  # init: INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT
+from core.lambda_handler import lambda_handler  # Lambda's handler; init: INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT
 t1 = time.perf_counter()
 if mode == "setup":
     from django.contrib.auth import get_user_model
@@ -100,19 +101,19 @@ loaded = set(sys.modules)
 if spec.get("profile"):
     import cProfile, pstats
     profiler = cProfile.Profile()
-    response = profiler.runcall(LambdaHandler.lambda_handler, event, None)
+    response = profiler.runcall(lambda_handler, event, None)
     t3 = time.perf_counter()
     pstats.Stats(profiler, stream=sys.stderr).sort_stats(spec["profile"]).print_stats(40)
     print("imported by the request:", sorted(set(sys.modules) - loaded), file=sys.stderr)
 else:
-    response = LambdaHandler.lambda_handler(event, None)
+    response = lambda_handler(event, None)
     t3 = time.perf_counter()
 upstream_ms = upstream[0] * 1000
 assert response["statusCode"] in (200, 201), response
 if body is not None:  # the same request again, a different question (never a response-cache hit)
     event["body"] = json.dumps({**spec["body"], "content": spec["body"]["content"] + " again"})
 t4 = time.perf_counter()
-again = LambdaHandler.lambda_handler(event, None)
+again = lambda_handler(event, None)
 t5 = time.perf_counter()
 assert again["statusCode"] in (200, 201), again
 print("RESULT " + json.dumps({"init_ms": (t1 - t0) * 1000, "first_ms": (t3 - t2) * 1000, "warm_ms": (t5 - t4) * 1000,

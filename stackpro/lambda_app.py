@@ -1,9 +1,9 @@
 """The Lambda entry point (``app_function`` in zappa_settings.json): Django's WSGI application, loaded
 whole during Lambda's init phase, and the SnapStart snapshot hooks.
 
-With ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` (``aws_environment_variables``) Zappa's handler module
-builds its ``LambdaHandler`` as Lambda imports it — during init, which SnapStart (prod) captures in
-the snapshot — and that imports this module. ``warm_up`` then loads
+With ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` (``aws_environment_variables``) the handler module
+(core/lambda_handler.py) imports this one as Lambda imports it — during init, which SnapStart (prod)
+captures in the snapshot. ``warm_up`` then loads
 what a request would otherwise load on first use: the URLconf and every view module, DRF's settings
 classes, the request path's lazily imported modules; and when init is snapshotted
 (``AWS_LAMBDA_INITIALIZATION_TYPE`` is ``snap-start`` or ``provisioned-concurrency``) the vendor SDKs
@@ -58,7 +58,7 @@ REQUEST_MODULES = (
     "django.db.backends.mysql.compiler",
     "rest_framework_simplejwt.state",  # the JWT backend: PyJWT, and cryptography's x509 through it
 )
-VENDOR_SDKS = ("stripe", "storages.backends.s3", "anymail.backends.amazon_ses", "notifications.sns")
+VENDOR_SDKS = ("stripe", "core.s3", "anymail.backends.amazon_ses", "notifications.sns")
 
 
 def warm_up(*, vendor_sdks: bool) -> None:

@@ -1,4 +1,4 @@
-"""Drive Zappa's real handler inside an unzipped Lambda package (run by test_packaged_handler.py).
+"""Drive the real Lambda handler inside an unzipped Lambda package (run by test_packaged_handler.py).
 
 Run as ``python -I -S packaged_driver.py PACKAGE_DIR RUNTIME_DIR PLAN.json RESULTS.json``: only the
 package and a folder standing in for the Lambda runtime's boto3/botocore are on ``sys.path``.
@@ -25,8 +25,8 @@ The plan is a list of steps; each step's outcome is written to the results file:
   opened first (SQLite closes it after each request); ``{"snapshot": "as init left it"}`` leaves
   the connections as they are.
 
-Importing Zappa's handler runs init when ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` is set, as on Lambda;
-``init_ms`` in the results is that import.
+Importing the handler's module runs init when ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` is set, as on
+Lambda; ``init_ms`` in the results is that import.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The real Lambda package, driven through Zappa's handler in an isolated interpreter.
+"""The real Lambda package, driven through the handler Lambda calls in an isolated interpreter.
 
 ``make package STAGE=dev`` builds the zip (cached under build/.pkgtest/<hash of the sources>, so only a
 change to the code, the requirements or zappa_settings.json rebuilds it); it is unzipped with the
@@ -6,7 +6,8 @@ change to the code, the requirements or zappa_settings.json rebuilds it); it is 
 deploy/runtime_python.py) runs tests/serverless/packaged_driver.py with ``-I -S``: only the package
 and a stand-in for what the runtime adds (``snapshot_restore_py``) on sys.path. Init happens at import
 as on Lambda (``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT``, SnapStart's init type, so the vendor SDKs are
-warmed too). Zappa's ``LambdaHandler.lambda_handler`` then gets API Gateway proxy events, ``manage``
+warmed too). The handler (``core.lambda_handler``; Zappa's for everything but REST requests) then
+gets API Gateway proxy events, ``manage``
 commands, a scheduled event, an SQS batch published by Celery to a moto SQS server, a signed SNS
 bounce (certificate served on loopback), and the SnapStart hooks run around a request.
 

@@ -1,4 +1,4 @@
-"""Through the packaged handler (Zappa's, wrapped by core/lambda_handler.py), in isolated interpreters:
+"""Through the packaged handler (core/lambda_handler.py, Zappa's for events), in isolated interpreters:
 
 - an SQS batch from a queue the package's event mapping does not name fails the invocation (Zappa
   alone returns None: success, and SQS would delete the batch), and the error names the ARN;

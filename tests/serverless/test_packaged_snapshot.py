@@ -1,4 +1,11 @@
-"""A SnapStart init reads the database once (stackpro.lambda_app.warm_database), through the packaged
+"""What a cold start loads, through the packaged handler in an isolated interpreter.
+
+A plain (on-demand) init and its first API request import neither Zappa's handler module (werkzeug,
+boto3: core/lambda_handler.py serves REST requests itself) nor anymail's SES webhook (boto3) nor any
+app's admin.py; the first admin page loads the admin (and, reversing URLs, every URL module) and
+works; the first scheduled event loads Zappa's handler.
+
+A SnapStart init reads the database once (stackpro.lambda_app.warm_database), through the packaged
 handler in an isolated interpreter: the first request after a restore opens a new connection but does
 not read the server's version and variables again (they are in the snapshot), while a plain on-demand
 init leaves the database alone and its first request reads them. The warm-up itself, in process:
@@ -64,6 +71,48 @@ def test_a_restored_environment_does_not_read_the_server_data_again(
     assert ready["status"] == 200, ready
     assert any(q.startswith("SET SESSION TRANSACTION ISOLATION LEVEL") for q in queries), queries  # a new connection
     assert any(q.startswith(SERVER_DATA) for q in queries) == (init_type == "on-demand"), queries
+
+
+LAZY = [
+    "handler",
+    "zappa.handler",
+    "werkzeug",
+    "boto3",
+    "anymail.webhooks.amazon_ses",
+    "console.admin",
+    "djstripe.admin",
+]
+LOADED = f"[m for m in {LAZY!r} if m in __import__('sys').modules]"
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_plain_cold_start_loads_the_admin_webhooks_and_zappas_handler_on_first_use(
+    package_dir,  # noqa: F811
+    runtime_dir,  # noqa: F811
+    runtime_python,  # noqa: F811
+    moto_endpoint,
+    tmp_path,
+):
+    write_settings(package_dir, tmp_path, packaged_env(package_dir, moto_endpoint))
+    plan = [
+        {"http": {"method": "GET", "path": "/api/v1/health/"}},
+        {"eval": LOADED},
+        {"http": {"method": "GET", "path": "/admin/login/", "headers": {"Accept": "text/html"}}},
+        {"eval": LOADED},
+        {"event": {"detail-type": "Scheduled Event", "resources": ["arn:aws:events:us-east-1:1:rule/nothing"]}},
+        {"eval": LOADED},
+    ]
+    env = {**LAMBDA_ENV, "AWS_REGION": "us-east-1", "INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT": "true"}
+    env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
+    report, _ = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, plan, env)
+    health, after_api, admin_page, after_admin, _, after_event = report["results"]
+    assert health["status"] == 200 and after_api["result"] == [], (health, after_api)
+    assert admin_page["status"] == 200 and "StackPro console" in admin_page["body"], admin_page
+    # The admin's pages reverse URLs, which loads every URL module (the SES webhook's boto3 too).
+    assert {"console.admin", "djstripe.admin"} <= set(after_admin["result"]), after_admin
+    assert not {"handler", "zappa.handler", "werkzeug"} & set(after_admin["result"]), after_admin
+    assert {"handler", "werkzeug", "boto3"} <= set(after_event["result"]), after_event  # Zappa's, for events
 
 
 @pytest.mark.django_db
