@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -77,12 +78,20 @@ def metered_tokens(usage: Usage) -> int:
 
 
 def usage_row(*, user: Any, month: datetime.date | None = None) -> MonthlyUsage:
+    """The user's row for the month, created by the month's first use. Outside a transaction the
+    insert is one statement: ``get_or_create`` wraps it in a transaction of its own (SET autocommit,
+    COMMIT, SET autocommit: three more round trips on every user's first send of a month)."""
     month = month or current_month()
     try:
-        row, _ = MonthlyUsage.objects.get_or_create(user=user, month=month)
+        return MonthlyUsage.objects.get(user=user, month=month)
+    except MonthlyUsage.DoesNotExist:
+        pass
+    nested = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
+    try:
+        with nested:  # inside a transaction, a savepoint keeps it usable if the insert loses a race
+            return MonthlyUsage.objects.create(user=user, month=month)
     except IntegrityError:  # created by a concurrent request between the get and the insert
-        row = MonthlyUsage.objects.get(user=user, month=month)
-    return row
+        return MonthlyUsage.objects.get(user=user, month=month)
 
 
 @dataclass(frozen=True)

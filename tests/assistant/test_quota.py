@@ -44,6 +44,30 @@ def test_reserve_settle_release(user):
     assert (row.reserved_tokens, row.used_tokens, row.requests) == (0, 2000, 1)
 
 
+@pytest.mark.mysql
+@pytest.mark.skipif(connection.vendor != "mysql", reason="counts MariaDB's statements")
+@pytest.mark.django_db(transaction=True)
+def test_the_months_first_send_creates_its_row_without_a_transaction_of_its_own():
+    """On every user's first send of a month: one INSERT in autocommit, not get_or_create's own
+    transaction (SET autocommit=0, COMMIT, SET autocommit=1 around it). (Inside a transaction, a
+    cached answer's, it is a savepoint; races: test_twenty_concurrent_sends_when_the_quota_covers_one.)"""
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+
+    def statements() -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW SESSION STATUS WHERE Variable_name IN ('Com_commit', 'Com_set_option', 'Com_insert')")
+            return {name: int(value) for name, value in cursor.fetchall()}
+
+    before = statements()
+    row = quotas.usage_row(user=user)
+    after = statements()
+    assert row.pk and row.used_tokens == 0
+    assert {k: after[k] - before[k] for k in before} == {"Com_commit": 0, "Com_set_option": 0, "Com_insert": 1}
+    assert quotas.usage_row(user=user).pk == row.pk  # found, not created again
+
+
 def test_prices_and_cost():
     assert quotas.prices_for("claude-sonnet-5-5")["output"] == Decimal("10")
     assert quotas.prices_for("claude-sonnet-5-5-20261001")["input"] == Decimal("2")  # dated id: prefix
