@@ -144,8 +144,9 @@ DEPLOY_SETTINGS := build/zappa_settings.deploy.json
 DEPLOY_PACKAGE := build/stackpro-$(STAGE)-deploy.zip
 LAMBDA_PLATFORM := --platform manylinux_2_34_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64
 
-# Rebuilt from scratch when the requirements change: the prebuild makes its site-packages sourceless.
-$(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/lambda.lock requirements/deploy.lock requirements/pip.lock deploy/runtime_python.py
+# Rebuilt from scratch when the requirements or the prebuild change: the prebuild makes its
+# site-packages sourceless, so it cannot compile them again.
+$(DEPLOY_VENV)/.stackpro-deploy-venv: requirements/lambda.lock requirements/deploy.lock requirements/pip.lock deploy/runtime_python.py deploy/prebuild.py
 	rm -rf $(DEPLOY_VENV)
 	runtime_python=$$($(PYTHON) deploy/runtime_python.py) && version=$$($(PYTHON) deploy/runtime_python.py --version) \
 		&& $$runtime_python -m venv $(DEPLOY_VENV) \

@@ -100,3 +100,27 @@ def test_zappa_found_no_websocket_handler(package_dir: Path) -> None:  # noqa: F
     named venv/env or hidden ones; a venv or unzipped package elsewhere under it (zappa/handler.py
     imports it) turns on WebSocket support: a WebSocket API on deploy and an import error at init."""
     assert "WEBSOCKET_HANDLER_MODULE" not in (package_dir / "zappa_settings.py").read_text()
+
+
+# What would make compiling the stripe SDK with postponed annotations (deploy/prebuild.py) change its
+# behaviour: reading annotations at run time.
+ANNOTATION_READS = re.compile(r"__annotations__|get_type_hints|get_annotations|typing\.get_args|typing\.get_origin")
+
+
+def test_stripe_is_compiled_with_postponed_annotations_and_never_reads_them(package_dir: Path) -> None:  # noqa: F811
+    import __future__
+
+    import marshal
+
+    import stripe
+
+    pycs = [p for p in (package_dir / "stripe").rglob("*.pyc")]
+    assert len(pycs) > 500
+    flag = __future__.annotations.compiler_flag
+    without = [str(p) for p in pycs if not marshal.loads(p.read_bytes()[16:]).co_flags & flag]
+    assert not without, without[:10]
+    # The package's stripe release, read from its sources in this venv (the package keeps none).
+    assert [d.name for d in package_dir.glob("stripe-*.dist-info")] == [f"stripe-{stripe.VERSION}.dist-info"]
+    sources = list(Path(stripe.__file__).parent.rglob("*.py"))
+    reads = [str(p) for p in sources if ANNOTATION_READS.search(p.read_text(encoding="utf-8"))]
+    assert len(sources) > 500 and not reads, reads

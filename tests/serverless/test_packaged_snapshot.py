@@ -5,6 +5,9 @@ boto3: core/lambda_handler.py serves REST requests itself) nor anymail's SES web
 app's admin.py; the first admin page loads the admin (and, reversing URLs, every URL module) and
 works; the first scheduled event loads Zappa's handler.
 
+The stripe SDK, compiled with postponed annotations in the package (deploy/prebuild.py: ~50 ms of
+every start), makes billing's calls against a fake Stripe as it does anywhere.
+
 A SnapStart init reads the database once (stackpro.lambda_app.warm_database), through the packaged
 handler in an isolated interpreter: the first request after a restore opens a new connection but does
 not read the server's version and variables again (they are in the snapshot), while a plain on-demand
@@ -113,6 +116,59 @@ def test_a_plain_cold_start_loads_the_admin_webhooks_and_zappas_handler_on_first
     assert {"console.admin", "djstripe.admin"} <= set(after_admin["result"]), after_admin
     assert not {"handler", "zappa.handler", "werkzeug"} & set(after_admin["result"]), after_admin
     assert {"handler", "werkzeug", "boto3"} <= set(after_event["result"]), after_event  # Zappa's, for events
+
+
+CLIENT = "__import__('billing.stripe_client', fromlist=['stripe_client'])"
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_the_stripe_sdk_as_packaged_makes_billings_calls(
+    package_dir,  # noqa: F811
+    runtime_dir,  # noqa: F811
+    runtime_python,  # noqa: F811
+    moto_endpoint,
+    tmp_path,
+):
+    from tests.fakes.stripe_server import FakeStripe
+
+    fake = FakeStripe().start()
+    try:
+        price = fake.add_price("pro_monthly")
+        customer = fake.add_customer(email="billing@example.com")
+        subscription = fake.add_subscription(customer=customer["id"], price=price)
+        stripe_env = {"STRIPE_API_BASE": fake.url, "STRIPE_LIVE_MODE": "false", "STRIPE_TEST_SECRET_KEY": "sk_test_x"}
+        write_settings(package_dir, tmp_path, packaged_env(package_dir, moto_endpoint, stripe_env))
+        session = (
+            f"{CLIENT}.create_checkout_session(customer_id={customer['id']!r}, price_id={price['id']!r}, "
+            "success_url='https://app.test/ok', cancel_url='https://app.test/no', client_reference_id='u1', "
+            "metadata={'user_id': 'u1'}, idempotency_key='k1').url"
+        )
+        event = (
+            "__import__('stripe').Event.construct_from({'id': 'evt_1', 'object': 'event', 'type': "
+            "'customer.subscription.updated', 'data': {'object': {'id': 'sub_1', 'object': 'subscription', "
+            "'items': {'object': 'list', 'data': [{'id': 'si_1', 'object': 'subscription_item'}]}}}}, 'k')"
+            ".data.object['items'].data[0].id"
+        )
+        plan = [
+            {"eval": f"{CLIENT}.find_price(lookup_key='pro_monthly').id"},
+            {
+                "eval": f"{CLIENT}.create_customer(email='new@example.com', name='N', metadata={{}}, idempotency_key='k0').id"
+            },
+            {"eval": session},
+            {"eval": f"{CLIENT}.retrieve_subscription({subscription['id']!r}).status"},
+            {"eval": f"[s.id for s in {CLIENT}.list_subscriptions(customer_id={customer['id']!r})]"},
+            {"eval": event},
+        ]
+        env = {**LAMBDA_ENV, "AWS_REGION": "us-east-1", "INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT": "true"}
+        report, _ = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, plan, env)
+    finally:
+        fake.stop()
+    steps = report["results"]
+    assert all(step["ok"] for step in steps), steps
+    found, created, url, status, listed, item = (step["result"] for step in steps)
+    assert found == price["id"] and created.startswith("cus") and url.startswith("http"), steps
+    assert (status, listed, item) == ("active", [subscription["id"]], "si_1")
 
 
 @pytest.mark.django_db
