@@ -12,10 +12,9 @@ class ConsoleConfig(AppConfig):
     def ready(self) -> None:
         from core.registry import register_eraser
 
-        from . import gdpr, roles, signals
+        from . import gdpr, roles
 
-        register_eraser("console", gdpr.erase_user)
-        signals.connect()
+        register_eraser("console", gdpr.erase_user)  # (failed tasks are recorded: stackpro/celery.py)
         # Groups pick up the permissions of every installed app after each migrate (and after a
         # test flush): console is the last app, so every other app's permissions exist by then.
         post_migrate.connect(roles.sync_after_migrate, sender=self, dispatch_uid="console.sync_staff_groups")

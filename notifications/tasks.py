@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from celery import shared_task
+from core.tasks import task
 
 from . import services
 
 
-@shared_task(
+@task(
     bind=True,
     autoretry_for=(Exception,),
     retry_backoff=30,
@@ -30,7 +30,7 @@ def send_email_delivery_task(self, delivery_id: str) -> str:  # noqa: ANN001
     return services.email_delivery_send(delivery_id=delivery_id)
 
 
-@shared_task(acks_late=True)
+@task(acks_late=True)
 def digest_page_task(*, first_id: str, last_id: str, frequency: str, period_key: str, since: datetime) -> int:
     """Publish one ``digest_queue_chunk_task`` per ``NOTIFICATIONS_DIGEST_CHUNK_SIZE`` users of the
     id range ``first_id``..``last_id`` (the digest jobs' pages). Returns the chunks queued.
@@ -42,7 +42,7 @@ def digest_page_task(*, first_id: str, last_id: str, frequency: str, period_key:
     )
 
 
-@shared_task(acks_late=True)
+@task(acks_late=True)
 def digest_queue_chunk_task(*, user_ids: list[str], frequency: str, period_key: str, since: datetime) -> int:
     """Queue the ``frequency`` digest of each of ``user_ids`` for ``period_key`` (the digest pages
     publish these). Returns how many were queued.

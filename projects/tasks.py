@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from core.tasks import task
 
 from . import storage
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, max_retries=5, default_retry_delay=30, acks_late=True)
+@task(bind=True, max_retries=5, default_retry_delay=30, acks_late=True)
 def storage_delete_task(self, keys: list[str]) -> int:  # type: ignore[no-untyped-def]
     """Delete stored objects whose files are gone. Idempotent (deleting a missing object is a
     no-op), so retries and duplicate deliveries are safe; keys that still fail are retried."""

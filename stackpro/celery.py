@@ -23,6 +23,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.beat_schedule = beat_schedule()
 app.autodiscover_tasks()
 
+# The console records every failed task (console/signals.py): connected with the app, which every
+# process that runs tasks creates (a worker, the Lambda task handler, an eager call).
+from console.signals import connect as _connect_console_signals  # noqa: E402
+
+_connect_console_signals()
+
 
 @app.task(name="stackpro.run_scheduled_job", ignore_result=True)
 def run_scheduled_job(name: str) -> Any:

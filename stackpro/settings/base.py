@@ -159,6 +159,8 @@ else:
 # ThrottleCounter table). A per-process memory cache counts per process, never right for a limit.
 THROTTLE_STORE = env("THROTTLE_STORE", default="cache" if REDIS_URL else "database")
 
+# The project's Celery app, created on first use (core.tasks.celery_app), not when Django starts.
+TASKS_CELERY_APP = "stackpro.celery.app"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER", default=not (REDIS_URL or env("CELERY_BROKER_URL", default=""))

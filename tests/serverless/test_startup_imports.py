@@ -1,7 +1,8 @@
 """Start-up stays light: what a cold start imports must not include the anthropic SDK or its HTTP
 client httpx2 (~1 s of imports, docs/performance.md), which assistant.claude loads on its first call;
-nor botocore/boto3 (the S3 client's config is built with the storage: core/s3.py), nor any app's
-admin.py or anymail's SES webhook (loaded with the admin's and the webhooks' URLs, on first use)."""
+nor botocore/boto3 (the S3 client's config is built with the storage: core/s3.py), nor Celery (its
+app is created when a tasks module is first imported: core/tasks.py), nor any app's admin.py or
+anymail's SES webhook (loaded with the admin's and the webhooks' URLs, on first use)."""
 
 import os
 import subprocess
@@ -23,7 +24,16 @@ def test_django_setup_and_the_urlconf_do_not_import_the_anthropic_sdk() -> None:
     assert result.stdout.strip().splitlines()[-1] == "False"
 
 
-LATER = ["botocore", "boto3", "werkzeug", "console.admin", "djstripe.admin", "anymail.webhooks.amazon_ses"]
+LATER = [
+    "botocore",
+    "boto3",
+    "werkzeug",
+    "celery",
+    "kombu",
+    "console.admin",
+    "djstripe.admin",
+    "anymail.webhooks.amazon_ses",
+]
 LATER_CODE = f"""
 import sys, django
 django.setup()
@@ -48,6 +58,27 @@ def test_start_up_leaves_botocore_the_admin_and_the_webhooks_to_their_first_use(
             module,
             result.stdout,
         )
+
+
+TASKS_CODE = """
+import django, sys
+django.setup()
+from projects.tasks import storage_delete_task  # what a service does when it first queues work
+from celery import current_app
+from celery.signals import task_failure
+from core.tasks import ResilientTask
+print(storage_delete_task.app.main, storage_delete_task.app is current_app._get_current_object(),
+      isinstance(storage_delete_task.app.tasks[storage_delete_task.name], ResilientTask),
+      any("console" in repr(r) for r in task_failure.receivers))
+"""
+
+
+def test_the_first_tasks_module_creates_the_projects_app_and_binds_its_tasks_to_it() -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "stackpro.settings.test"}
+    result = subprocess.run([sys.executable, "-c", TASKS_CODE], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Ours (not Celery's default app), current, its tasks ResilientTasks, failed tasks recorded.
+    assert result.stdout.strip().splitlines()[-1] == "stackpro True True True"
 
 
 def test_the_first_call_imports_it(settings) -> None:
