@@ -58,7 +58,16 @@ REQUEST_MODULES = (
     "django.db.backends.mysql.compiler",
     "rest_framework_simplejwt.state",  # the JWT backend: PyJWT, and cryptography's x509 through it
 )
-VENDOR_SDKS = ("stripe", "core.s3", "anymail.backends.amazon_ses", "notifications.sns")
+# What only some requests need: the vendor SDKs, and the Celery app with the tasks modules (a request
+# that queues work imports them; a plain cold start leaves them to it).
+VENDOR_SDKS = (
+    "stripe",
+    "core.s3",
+    "anymail.backends.amazon_ses",
+    "notifications.sns",
+    "notifications.tasks",
+    "projects.tasks",
+)
 
 
 def warm_up(*, vendor_sdks: bool) -> None:
