@@ -14,15 +14,7 @@ import uuid
 
 import pytest
 
-from tests.serverless.test_packaged_handler import (  # noqa: F401 (fixtures)
-    LAMBDA_ENV,
-    package_dir,
-    packaged_env,
-    run_driver,
-    runtime_dir,
-    runtime_python,
-    write_settings,
-)
+from tests.serverless.packaged import LAMBDA_ENV, packaged_env, run_driver, write_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -32,9 +24,9 @@ def an_address() -> str:
 
 
 def test_forged_x_forwarded_for_does_not_escape_the_per_ip_limit(
-    package_dir,  # noqa: F811
-    runtime_dir,  # noqa: F811
-    runtime_python,  # noqa: F811
+    package_dir,
+    runtime_dir,
+    runtime_python,
     moto_endpoint,
     tmp_path,
 ):

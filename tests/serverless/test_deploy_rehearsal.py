@@ -30,7 +30,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.serverless.test_packaged_handler import DEPLOY_VENV, package_dir, runtime_python  # noqa: F401 (fixtures)
+from tests.serverless.packaged import DEPLOY_VENV
 from tests.servers import ROOT, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -145,7 +145,7 @@ def run(env: dict[str, str], *command: str) -> str:
     return output
 
 
-def test_deploy_update_schedule_undeploy_dev_as_the_deployer(moto, deployer_env, package_dir, tmp_path):  # noqa: F811
+def test_deploy_update_schedule_undeploy_dev_as_the_deployer(moto, deployer_env, package_dir, tmp_path):
     python, zappa = str(DEPLOY_VENV / "bin" / "python"), str(DEPLOY_VENV / "bin" / "zappa")
     package = package_dir.parent / "stackpro-dev.zip"
     settings = tmp_path / "zappa_settings.deploy.json"
@@ -201,7 +201,7 @@ def test_deploy_update_schedule_undeploy_dev_as_the_deployer(moto, deployer_env,
     assert all(s["StackStatus"] == "DELETE_COMPLETE" for s in stacks if s["StackName"] == FUNCTION)
 
 
-def test_prod_snapstart_routes_the_api_to_the_alias(moto, deployer_env, package_dir, tmp_path):  # noqa: F811
+def test_prod_snapstart_routes_the_api_to_the_alias(moto, deployer_env, package_dir, tmp_path):
     """SnapStart's calls (publish, alias, versions) as the deployer; moto keeps no snapshot."""
     python, zappa = str(DEPLOY_VENV / "bin" / "python"), str(DEPLOY_VENV / "bin" / "zappa")
     settings = tmp_path / "zappa_settings.deploy.json"
@@ -230,7 +230,7 @@ def test_prod_snapstart_routes_the_api_to_the_alias(moto, deployer_env, package_
         awslambda.get_function(FunctionName="stackpro-prod")
 
 
-def test_the_package_built_from_the_deploy_settings_routes_the_accounts_queue(package_dir, tmp_path):  # noqa: F811
+def test_the_package_built_from_the_deploy_settings_routes_the_accounts_queue(package_dir, tmp_path):
     """Zappa bakes the SQS ARNs into the package's settings: `make package` from the copy carries the account."""
     from deploy.stage import write_settings
 

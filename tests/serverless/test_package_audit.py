@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.serverless.test_packaged_handler import package_dir, runtime_python  # noqa: F401 (fixtures)
 from tests.servers import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -28,7 +27,7 @@ GLIBC_MAX = (2, 34)  # Amazon Linux 2023, the python3.12 and 3.13 runtimes
 AWS_SERVICES = {"s3", "sqs", "sesv2", "sts"}
 
 
-def test_bytecode_is_the_runtimes(package_dir: Path, runtime_python: str) -> None:  # noqa: F811
+def test_bytecode_is_the_runtimes(package_dir: Path, runtime_python: str) -> None:
     magic = subprocess.run(
         [runtime_python, "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"],
         capture_output=True, text=True, check=True,
@@ -39,7 +38,7 @@ def test_bytecode_is_the_runtimes(package_dir: Path, runtime_python: str) -> Non
     assert not wrong, f"{len(wrong)} .pyc not from the runtime's Python ({magic}): {wrong[:10]}"
 
 
-def test_no_module_is_compiled_at_a_cold_start(package_dir: Path) -> None:  # noqa: F811
+def test_no_module_is_compiled_at_a_cold_start(package_dir: Path) -> None:
     """Every module is bytecode Python loads as is (deploy/prebuild.py): ours and Zappa's with
     hash-based ``__pycache__`` entries, dependencies as sourceless ``.pyc`` (their ``__init__.py``
     with an unchecked-hash ``__pycache__`` entry, and so is every module of a ``migrations`` folder:
@@ -60,7 +59,7 @@ def _python_tag(name: str) -> str | None:
     return match.group(1) if match else None
 
 
-def test_native_extensions_fit_the_runtime(package_dir: Path) -> None:  # noqa: F811
+def test_native_extensions_fit_the_runtime(package_dir: Path) -> None:
     objdump = shutil.which("objdump")
     assert objdump, "objdump (binutils) is needed to read the glibc versions the extensions require"
     libraries = [p for p in package_dir.rglob("*.so*") if p.is_file() and re.search(r"\.so(\.\d+)*$", p.name)]
@@ -84,7 +83,7 @@ def test_native_extensions_fit_the_runtime(package_dir: Path) -> None:  # noqa: 
     assert not problems, "\n".join(problems)
 
 
-def test_the_package_ships_cryptography_and_its_own_boto3(package_dir: Path) -> None:  # noqa: F811
+def test_the_package_ships_cryptography_and_its_own_boto3(package_dir: Path) -> None:
     assert list((package_dir / "cryptography" / "hazmat" / "bindings").glob("_rust*.so"))
     pins = dict(
         line.split("==") for line in (ROOT / "requirements" / "base.txt").read_text().splitlines() if "==" in line
@@ -95,7 +94,7 @@ def test_the_package_ships_cryptography_and_its_own_boto3(package_dir: Path) -> 
     assert models == AWS_SERVICES, f"botocore models shipped: {sorted(models)}"
 
 
-def test_zappa_found_no_websocket_handler(package_dir: Path) -> None:  # noqa: F811
+def test_zappa_found_no_websocket_handler(package_dir: Path) -> None:
     """Zappa scans every .py under the project for ``zappa.websocket`` imports, skipping only folders
     named venv/env or hidden ones; a venv or unzipped package elsewhere under it (zappa/handler.py
     imports it) turns on WebSocket support: a WebSocket API on deploy and an import error at init."""
@@ -107,7 +106,7 @@ def test_zappa_found_no_websocket_handler(package_dir: Path) -> None:  # noqa: F
 ANNOTATION_READS = re.compile(r"__annotations__|get_type_hints|get_annotations|typing\.get_args|typing\.get_origin")
 
 
-def test_stripe_is_compiled_with_postponed_annotations_and_never_reads_them(package_dir: Path) -> None:  # noqa: F811
+def test_stripe_is_compiled_with_postponed_annotations_and_never_reads_them(package_dir: Path) -> None:
     import __future__
 
     import marshal

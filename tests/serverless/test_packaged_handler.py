@@ -21,18 +21,9 @@ access token the login returned.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import os
-import shutil
-import subprocess
-import sys
-import time
 import uuid
-import zipfile
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlparse
 
 import boto3
 import pytest
@@ -40,89 +31,14 @@ import pytest
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.notifications.conftest import TOPIC_ARN, WEBHOOK_SECRET, SnsSigner, _sns_certificate_server  # noqa: F401
 from tests.notifications.test_bounces import bounce_event
-from tests.servers import ROOT, ensure_mysql_database
+from tests.serverless.packaged import LAMBDA_ENV, packaged_env, run_driver, write_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-DEPLOY_VENV = ROOT / "build" / "lambda" / "venv"
-CACHE = ROOT / "build" / ".pkgtest"
-DRIVER = Path(__file__).with_name("packaged_driver.py")
-HASHED = ["zappa_settings.json", "Makefile", "requirements", "deploy", "stackpro", "core", "accounts", "notifications",
-          "billing", "projects", "assistant", "templates"]  # fmt: skip
 QUEUE = "stackpro-dev-tasks"
 # Open sockets in the anthropic client's pool (httpx2 transport → httpcore2 pool).
 POOL = "len(claude.get_client()._client._transport._pool.connections)"
 QUEUE_ARN = f"arn:aws:sqs:us-east-1:123456789012:{QUEUE}"
-LAMBDA_EPOCH = time.mktime((1980, 1, 1, 0, 0, 0, 0, 0, -1))
-
-
-def source_hash() -> str:
-    digest = hashlib.sha256()
-    for name in HASHED:
-        base = ROOT / name
-        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
-        for path in files:
-            if "__pycache__" in path.parts or path.suffix == ".pyc":
-                continue
-            digest.update(str(path.relative_to(ROOT)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def unzip_like_lambda(archive: Path, target: Path) -> None:
-    """Extract with each entry's own timestamp (1980-01-01 for Zappa's zips), as Lambda does."""
-    with zipfile.ZipFile(archive) as zipped:
-        for info in zipped.infolist():
-            path = Path(zipped.extract(info, target))
-            stamp = time.mktime((*info.date_time, 0, 0, -1))
-            os.utime(path, (stamp, stamp))
-
-
-@pytest.fixture(scope="module")
-def package_dir(runtime_python: str) -> Path:
-    build = CACHE / source_hash()
-    app = build / "app"
-    if not (build / "unzipped.ok").exists():
-        shutil.rmtree(build, ignore_errors=True)
-        build.mkdir(parents=True)
-        archive = build / "stackpro-dev.zip"
-        result = subprocess.run(
-            ["make", "--no-print-directory", "package", "STAGE=dev", f"PACKAGE={archive}"],
-            cwd=ROOT, capture_output=True, text=True, timeout=900,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        assert archive.stat().st_size < 40_000_000, "the zip grew past 40 MB: check zappa_settings.json excludes"
-        unzip_like_lambda(archive, app)
-        (build / "unzipped.ok").write_text(result.stdout)
-    for old in CACHE.iterdir():  # keep the cache to the current build
-        if old != build:
-            shutil.rmtree(old, ignore_errors=True)
-    return app
-
-
-@pytest.fixture(scope="module")
-def runtime_dir(package_dir: Path) -> Path:
-    """What the python3.12 Lambda runtime adds to sys.path besides the package: ``snapshot_restore_py``
-    (boto3 ships in the zip: docs/serverless.md)."""
-    import snapshot_restore_py
-
-    runtime = package_dir.parent / "runtime"
-    if not runtime.exists():
-        runtime.mkdir()
-        (runtime / "snapshot_restore_py.py").symlink_to(snapshot_restore_py.__file__)
-    return runtime
-
-
-@pytest.fixture(scope="module")
-def runtime_python() -> str:
-    """The Lambda runtime's interpreter (deploy/runtime_python.py): it builds the package and runs it.
-    Without it the package tests skip (under CI a skip fails the run: tests/skip_guard.py)."""
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "deploy" / "runtime_python.py")], capture_output=True, text=True
-    )
-    if result.returncode:
-        pytest.skip(result.stderr.strip() or result.stdout.strip())
-    return result.stdout.strip()
 
 
 @pytest.fixture
@@ -130,85 +46,6 @@ def fake_anthropic() -> Iterator[FakeAnthropic]:
     fake = FakeAnthropic().start()
     yield fake
     fake.stop()
-
-
-def lambda_database_url(package_dir: Path) -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("mysql"):
-        parsed = urlparse(url)
-        lambda_url = parsed._replace(path=f"/{parsed.path.lstrip('/')}_lambda").geturl()
-        ensure_mysql_database(lambda_url)
-        return lambda_url
-    return f"sqlite:///{package_dir.parent / 'lambda.sqlite3'}"
-
-
-def write_settings(package_dir: Path, tmp_path: Path, environment: dict[str, str]) -> None:
-    """zappa_settings.py for the run, generated by Zappa from zappa_settings.json plus test variables."""
-    settings = json.loads((ROOT / "zappa_settings.json").read_text())
-    settings["dev"]["environment_variables"] = {**settings["dev"]["environment_variables"], **environment}
-    source = tmp_path / "zappa_settings.json"
-    source.write_text(json.dumps(settings))
-    result = subprocess.run(
-        [str(DEPLOY_VENV / "bin" / "zappa"), "save-python-settings-file", "dev", "-s", str(source),
-         "-o", str(package_dir / "zappa_settings.py")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "VIRTUAL_ENV": str(DEPLOY_VENV)},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-# The process environment the runtime gives the function (besides its own variables, in zappa_settings.py).
-LAMBDA_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_LAMBDA_FUNCTION_NAME": "stackpro-dev",
-}
-
-
-def packaged_env(package_dir: Path, moto_endpoint: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The function's variables for a run: production settings on the test database (no REDIS_URL,
-    as on Lambda), Celery on the moto SQS server, mail kept in memory."""
-    return {
-        "SECRET_KEY": "packaged-test-" + "k" * 40,
-        "ALLOWED_HOSTS": "api.stackpro.test",
-        "DATABASE_URL": lambda_database_url(package_dir),
-        "DB_READ_TIMEOUT": "120",
-        "DB_WRITE_TIMEOUT": "120",
-        "CELERY_BROKER_URL": f"sqs://@127.0.0.1:{urlparse(moto_endpoint).port}",
-        "DJANGO_SUPERUSER_PASSWORD": "Lambda-packaged-pw-1",
-        "DJANGO_SUPERUSER_NAME": "Lambda Tester",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        **(extra or {}),
-    }
-
-
-def lambda_handler() -> str:
-    """The handler Lambda calls (Zappa's ``lambda_handler`` setting; the runtime names it in ``_HANDLER``)."""
-    return stage_config_value("dev", "lambda_handler") or "handler.lambda_handler"
-
-
-def stage_config_value(stage: str, key: str) -> object:
-    settings = json.loads((ROOT / "zappa_settings.json").read_text())
-    config = settings[stage]
-    while key not in config and "extends" in config:
-        config = settings[config["extends"]]
-    return config.get(key)
-
-
-def run_driver(
-    python: str, package_dir: Path, runtime_dir: Path, tmp_path: Path, plan: list[dict], env: dict[str, str]
-):
-    plan_file, results_file = tmp_path / "plan.json", tmp_path / "results.json"
-    plan_file.write_text(json.dumps(plan))
-    result = subprocess.run(
-        [python, "-I", "-S", "-B", str(DRIVER), str(package_dir), str(runtime_dir), str(plan_file),
-         str(results_file)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=900,  # a first migrate on a loaded machine
-        env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TZ": "UTC", "_HANDLER": lambda_handler(), **env},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return json.loads(results_file.read_text()), result.stdout + "\n" + result.stderr  # EMF on stdout, logs on stderr
 
 
 def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(

@@ -15,15 +15,7 @@ import uuid
 import boto3
 import pytest
 
-from tests.serverless.test_packaged_handler import (  # noqa: F401 (fixtures)
-    LAMBDA_ENV,
-    package_dir,
-    packaged_env,
-    run_driver,
-    runtime_dir,
-    runtime_python,
-    write_settings,
-)
+from tests.serverless.packaged import LAMBDA_ENV, packaged_env, run_driver, write_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -31,9 +23,9 @@ UNMAPPED = "arn:aws:sqs:us-east-1:999999999999:stackpro-dev-tasks-renamed"
 
 
 def test_a_batch_from_an_unmapped_queue_fails_the_invocation(
-    package_dir,  # noqa: F811
-    runtime_dir,  # noqa: F811
-    runtime_python,  # noqa: F811
+    package_dir,
+    runtime_dir,
+    runtime_python,
     moto_endpoint,
     tmp_path,
 ):
@@ -58,9 +50,9 @@ def test_a_batch_from_an_unmapped_queue_fails_the_invocation(
 
 
 def test_a_login_limit_holds_across_two_handler_instances_without_redis(
-    package_dir,  # noqa: F811
-    runtime_python,  # noqa: F811
-    runtime_dir,  # noqa: F811
+    package_dir,
+    runtime_python,
+    runtime_dir,
     moto_endpoint,
     tmp_path,
 ):

@@ -26,15 +26,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.nothing_changed import nothing_changed
-from tests.serverless.test_packaged_handler import (  # noqa: F401 (fixtures)
-    LAMBDA_ENV,
-    package_dir,
-    packaged_env,
-    run_driver,
-    runtime_dir,
-    runtime_python,
-    write_settings,
-)
+from tests.serverless.packaged import LAMBDA_ENV, packaged_env, run_driver, write_settings
 from tests.servers import ROOT
 
 SERVER_DATA = "SELECT VERSION()"
@@ -53,9 +45,9 @@ PLAN_AFTER_INIT = [
 @pytest.mark.parametrize("init_type", ["snap-start", "on-demand"])
 def test_a_restored_environment_does_not_read_the_server_data_again(
     init_type,
-    package_dir,  # noqa: F811
-    runtime_dir,  # noqa: F811
-    runtime_python,  # noqa: F811
+    package_dir,
+    runtime_dir,
+    runtime_python,
     moto_endpoint,
     tmp_path,
 ):
@@ -91,9 +83,9 @@ LOADED = f"[m for m in {LAZY!r} if m in __import__('sys').modules]"
 @pytest.mark.slow
 @pytest.mark.integration
 def test_a_plain_cold_start_loads_the_admin_webhooks_and_zappas_handler_on_first_use(
-    package_dir,  # noqa: F811
-    runtime_dir,  # noqa: F811
-    runtime_python,  # noqa: F811
+    package_dir,
+    runtime_dir,
+    runtime_python,
     moto_endpoint,
     tmp_path,
 ):
@@ -124,9 +116,9 @@ CLIENT = "__import__('billing.stripe_client', fromlist=['stripe_client'])"
 @pytest.mark.slow
 @pytest.mark.integration
 def test_the_stripe_sdk_as_packaged_makes_billings_calls(
-    package_dir,  # noqa: F811
-    runtime_dir,  # noqa: F811
-    runtime_python,  # noqa: F811
+    package_dir,
+    runtime_dir,
+    runtime_python,
     moto_endpoint,
     tmp_path,
 ):
