@@ -36,13 +36,13 @@ import sys
 import tempfile
 import time
 import uuid
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fakes.anthropic_server import FakeAnthropic  # noqa: E402
+from tests.serverless.packaged import unzip_like_lambda  # noqa: E402
 
 SECRET = "cold-start-bench-" + "k" * 40
 
@@ -119,14 +119,6 @@ assert again["statusCode"] in (200, 201), again
 print("RESULT " + json.dumps({"init_ms": (t1 - t0) * 1000, "first_ms": (t3 - t2) * 1000, "warm_ms": (t5 - t4) * 1000,
                               "local_ms": (t3 - t2) * 1000 - upstream_ms}))
 """
-
-
-def unzip_like_lambda(archive: Path, target: Path) -> None:
-    with zipfile.ZipFile(archive) as zipped:
-        for info in zipped.infolist():
-            path = Path(zipped.extract(info, target))
-            stamp = time.mktime((*info.date_time, 0, 0, -1))
-            os.utime(path, (stamp, stamp))
 
 
 def write_settings(app: Path, database_url: str, anthropic_url: str) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import json
 import logging
 import os
 import sys
@@ -218,11 +219,10 @@ def serve_http(event: dict[str, Any], context: Any) -> dict[str, Any]:
             answer["body"] = body.decode("utf-8")
     except Exception:  # not an answer from Django (it turns its own errors into responses)
         logger.exception("the request could not be served")
-        return {
-            "statusCode": 500,
-            "headers": {"Content-Type": "application/json"},
-            "body": '{"code": "server_error", "detail": "A server error occurred."}',
-        }
+        from core.exceptions import error_body  # the API's one error envelope (Django is set up by now)
+
+        body = json.dumps(error_body("server_error", "An unexpected error occurred."))
+        return {"statusCode": 500, "headers": {"Content-Type": "application/json"}, "body": body}
     if "headers" in event:
         answer["headers"] = dict(headers)
     if "multiValueHeaders" in event:

@@ -78,6 +78,17 @@ LAMBDA_ENV = {
 }
 
 
+def init_env(init_type: str) -> dict[str, str]:
+    """The runtime's environment for an init of ``init_type`` (``snap-start`` or ``on-demand``) that
+    builds the app at import, as ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` does on Lambda."""
+    return {
+        **LAMBDA_ENV,
+        "AWS_REGION": "us-east-1",
+        "INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT": "true",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
+    }
+
+
 def packaged_env(package_dir: Path, moto_endpoint: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The function's variables for a run: production settings on the test database (no REDIS_URL,
     as on Lambda), Celery on the moto SQS server, mail kept in memory."""

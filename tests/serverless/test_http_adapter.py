@@ -165,7 +165,8 @@ def test_the_answer_is_zappas_without_its_repeated_headers(app, evt):
     ours = entry.serve_http(copy.deepcopy(evt), CONTEXT)
     theirs = zappas_answer(app, copy.deepcopy(evt))
     assert ours["statusCode"] == theirs["statusCode"]
-    assert json.loads(ours["body"]) == json.loads(theirs["body"]) if evt["path"].startswith("/api/") else True
+    if evt["path"].startswith("/api/"):  # JSON (the admin's HTML carries a per-request CSRF token)
+        assert json.loads(ours["body"]) == json.loads(theirs["body"])
     assert normalized(ours["multiValueHeaders"]) == normalized(theirs["multiValueHeaders"])
     assert all(len(values) == len(set(values)) for values in ours["multiValueHeaders"].values())
     assert {k.lower(): masked(k, v) for k, v in ours["headers"].items()} == {

@@ -26,7 +26,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.nothing_changed import nothing_changed
-from tests.serverless.packaged import LAMBDA_ENV, packaged_env, run_driver, write_settings
+from tests.serverless.packaged import init_env, packaged_env, run_driver, write_settings
 from tests.servers import ROOT
 
 SERVER_DATA = "SELECT VERSION()"
@@ -53,13 +53,9 @@ def test_a_restored_environment_does_not_read_the_server_data_again(
 ):
     write_settings(package_dir, tmp_path, packaged_env(package_dir, moto_endpoint))
     snapshot = [{"snapshot": "as init left it"}] if init_type == "snap-start" else []
-    env = {
-        **LAMBDA_ENV,
-        "AWS_REGION": "us-east-1",
-        "INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT": "true",
-        "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
-    }
-    report, _ = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, snapshot + PLAN_AFTER_INIT, env)
+    report, _ = run_driver(
+        runtime_python, package_dir, runtime_dir, tmp_path, snapshot + PLAN_AFTER_INIT, init_env(init_type)
+    )
     steps = report["results"]
     assert all(step["ok"] for step in steps), steps
     ready, queries = steps[-2], steps[-1]["result"]
@@ -98,9 +94,7 @@ def test_a_plain_cold_start_loads_the_admin_webhooks_and_zappas_handler_on_first
         {"event": {"detail-type": "Scheduled Event", "resources": ["arn:aws:events:us-east-1:1:rule/nothing"]}},
         {"eval": LOADED},
     ]
-    env = {**LAMBDA_ENV, "AWS_REGION": "us-east-1", "INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT": "true"}
-    env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
-    report, _ = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, plan, env)
+    report, _ = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, plan, init_env("on-demand"))
     health, after_api, admin_page, after_admin, _, after_event = report["results"]
     assert health["status"] == 200 and after_api["result"] == [], (health, after_api)
     assert admin_page["status"] == 200 and "StackPro console" in admin_page["body"], admin_page
@@ -152,8 +146,7 @@ def test_the_stripe_sdk_as_packaged_makes_billings_calls(
             {"eval": f"[s.id for s in {CLIENT}.list_subscriptions(customer_id={customer['id']!r})]"},
             {"eval": event},
         ]
-        env = {**LAMBDA_ENV, "AWS_REGION": "us-east-1", "INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT": "true"}
-        report, _ = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, plan, env)
+        report, _ = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, plan, init_env("on-demand"))
     finally:
         fake.stop()
     steps = report["results"]
