@@ -14,7 +14,8 @@
   handler).
 - Init is what Zappa's ``LambdaHandler.__init__`` does for this project: the settings Zappa wrote
   (``zappa_settings.py``), its environment variables, the Django app (``app_function``); at import
-  with ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT``, as Zappa's.
+  with ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT``, as Zappa's. It runs with the cyclic garbage
+  collector off and ends by freezing what it built (``gc.freeze``): see ``init``.
 - The client's address is the one API Gateway saw (``requestContext.identity.sourceIp`` on a REST
   API, ``requestContext.http.sourceIp`` on an HTTP API). Zappa makes ``REMOTE_ADDR`` the
   second-to-last ``X-Forwarded-For`` entry, which the client writes itself on a regional endpoint;
@@ -29,6 +30,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import io
 import json
@@ -57,9 +59,26 @@ class _Function:
 
 
 def init() -> None:
-    """Zappa's ``LambdaHandler.__init__`` for a Django app: log level, the environment, the app."""
+    """Zappa's ``LambdaHandler.__init__`` for a Django app: log level, the environment, the app.
+
+    Init allocates ~270,000 objects (Django's models, dj-stripe's ~100, stripe's typed params, Zappa's
+    handler when snapshotted) and frees almost none: the cyclic collector's passes over them cost
+    ~100 ms of a ~600 ms init. It is off during init, which ends by freezing everything it built:
+    later collections skip those objects, and the first request starts with empty young
+    generations (a collection that had counted init's garbage would otherwise run during it, ~1.5 ms)."""
     if _Function.app is not None:
         return
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _load()
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
+
+
+def _load() -> None:
     settings = importlib.import_module("zappa_settings")
     if settings.LOG_LEVEL:
         logging.getLogger().setLevel(logging.getLevelName(settings.LOG_LEVEL))

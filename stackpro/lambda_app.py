@@ -31,12 +31,7 @@ import sys
 import types
 from typing import Any
 
-# Init allocates ~270,000 objects (Django's models, dj-stripe's ~100, stripe's typed params) and frees
-# almost none: the cyclic collector's passes over them cost ~100 ms of a ~600 ms init here. It is off
-# until the end of this module, which then freezes what init built (later collections skip it).
-gc.disable()
-
-from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stackpro.settings.production")
 
@@ -174,6 +169,9 @@ def before_snapshot() -> None:
     boto3.DEFAULT_SESSION = None  # cached credentials and clients
     _reset_storage_connections()
     _reset_stripe_http_client()
+    # What the runtime and these hooks allocated since init's freeze (core/lambda_handler.py) joins
+    # it: a restored environment's first request collects only its own objects.
+    gc.freeze()
 
 
 def after_restore() -> None:
@@ -237,5 +235,3 @@ def _register_snapshot_hooks() -> bool:
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     warm_up(vendor_sdks=os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in SNAPSHOTTED_INITS)
     _register_snapshot_hooks()
-gc.freeze()
-gc.enable()

@@ -21,17 +21,19 @@ The plan is a list of steps; each step's outcome is written to the results file:
   ``assistant.claude`` as ``claude`` are in scope);
 - ``{"snapshot": true}``: what Lambda does around a SnapStart snapshot: call the hooks registered
   with ``snapshot_restore_py`` before it and after the restore; reports the open database
-  connections before and after, and whether ``random`` was reseeded. The database connection is
+  connections before and after, whether ``random`` was reseeded, and the garbage collector's
+  counts as the snapshot would hold them (``gc_counts``). The database connection is
   opened first (SQLite closes it after each request); ``{"snapshot": "as init left it"}`` leaves
   the connections as they are.
 
 Importing the handler's module runs init when ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` is set, as on
-Lambda; ``init_ms`` in the results is that import.
+Lambda; ``init_ms`` in the results is that import, ``gc_counts`` the collector's counts after it.
 """
 
 from __future__ import annotations
 
 import base64
+import gc
 import importlib
 import json
 import os
@@ -140,6 +142,7 @@ def main() -> None:
     module, _, name = os.environ.get("_HANDLER", "handler.lambda_handler").rpartition(".")
     handler = getattr(importlib.import_module(module), name)
     init_ms = round((time.perf_counter() - started) * 1000, 1)
+    gc_counts = gc.get_count()
     context = Context()
     results: list[dict] = []
     token = ""
@@ -218,6 +221,7 @@ def main() -> None:
         {
             "results": results,
             "init_ms": init_ms,
+            "gc_counts": gc_counts,
             "python": list(sys.version_info[:2]),
             "total_ms": round((time.perf_counter() - started) * 1000, 1),
             "sys_path": sys.path,
@@ -241,6 +245,7 @@ def snapshot_and_restore(*, connect_first: bool) -> dict:
     before = open_connections()
     for function, args, kwargs in snapshot_restore_py._before_snapshot_registry:
         function(*args, **kwargs)
+    gc_counts = gc.get_count()
     after = open_connections()
     state = random.getstate()
     for function, args, kwargs in snapshot_restore_py._after_restore_registry:
@@ -253,6 +258,7 @@ def snapshot_and_restore(*, connect_first: bool) -> dict:
         "open_before": before,
         "open_after": after,
         "reseeded": random.getstate() != state,
+        "gc_counts": gc_counts,
     }
 
 
