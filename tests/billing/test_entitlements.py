@@ -97,6 +97,15 @@ def test_entitlements_are_memoised_within_a_request(user, subscribe, django_asse
         entitlements_for_user(user=user)
 
 
+@pytest.mark.parametrize("older", [1, 21])  # sorted in Python up to 20, by the database beyond
+def test_the_newest_subscription_gives_the_plan(user, subscribe, older):
+    """Stored oldest first, so neither insertion nor index order puts the newest first."""
+    for _ in range(older):
+        subscribe(user, "pro", period_start=int(time.time()) - 40 * 86400)
+    subscribe(user, "team", period_start=int(time.time()) - 86400)
+    assert entitlements_for_user(user=user).plan_code == "team"
+
+
 def test_other_users_subscription_does_not_count(user, other_user, subscribe):
     subscribe(other_user, "team")
     assert entitlements_for_user(user=user).plan_code == "free"
