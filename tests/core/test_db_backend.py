@@ -136,6 +136,72 @@ def test_a_fresh_process_opens_one_connection_with_three_setup_statements(driver
 
 
 # ------------------------------------------------------------------------------------------------
+# Transactions: BEGIN, not SET autocommit=0 ... SET autocommit=1
+# ------------------------------------------------------------------------------------------------
+TRANSACTIONS = """
+import json, uuid, django
+django.setup()
+from django.db import connection, transaction
+COUNTERS = ("Com_set_option", "Com_begin", "Com_commit", "Com_rollback", "Com_rollback_to_savepoint")
+def status():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW SESSION STATUS WHERE Variable_name IN %s", [COUNTERS])
+        return {name: int(value) for name, value in cursor.fetchall()}
+def insert(bucket):
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO core_throttlecounter (bucket, count, expires) VALUES (%s, 1, 0)", [prefix + bucket])
+prefix = uuid.uuid4().hex + ":"
+before = status()
+with transaction.atomic():
+    insert("kept")
+    try:
+        with transaction.atomic():
+            insert("savepoint")
+            raise ValueError
+    except ValueError:
+        pass
+    in_transaction = not connection.get_autocommit()
+try:
+    with transaction.atomic():
+        insert("rolled-back")
+        raise ValueError
+except ValueError:
+    pass
+after = status()
+with connection.cursor() as cursor:
+    cursor.execute("SELECT bucket FROM core_throttlecounter WHERE bucket LIKE %s", [prefix + "%"])
+    rows = sorted(row[0][len(prefix):] for row in cursor.fetchall())
+    cursor.execute("DELETE FROM core_throttlecounter WHERE bucket LIKE %s", [prefix + "%"])
+    cursor.execute("SELECT @@autocommit")
+    server_autocommit = cursor.fetchone()[0]
+print(json.dumps({"statements": {name: after[name] - before[name] for name in COUNTERS}, "rows": rows,
+                  "in_transaction": in_transaction, "autocommit": [server_autocommit, connection.get_autocommit()]}))
+"""
+
+
+@pytest.mark.parametrize("driver", ["mysqlclient", "pymysql"])
+def test_a_transaction_begins_with_begin_and_ends_with_its_commit_or_rollback(driver, django_db_setup):
+    """Each ``atomic`` block cost Django's SET autocommit=0 and, after it, SET autocommit=1: one
+    round trip more than BEGIN (three transactions in the assistant's send). Same semantics: the
+    committed row stays, the rolled-back savepoint and transaction leave nothing."""
+    env = {**os.environ, **server_env("2"), "DB_DRIVER": driver, "DJANGO_SETTINGS_MODULE": "stackpro.settings.local"}
+    result = subprocess.run(
+        [sys.executable, "-c", TRANSACTIONS], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["statements"] == {
+        "Com_set_option": 0,
+        "Com_begin": 2,
+        "Com_commit": 1,
+        "Com_rollback": 1,
+        "Com_rollback_to_savepoint": 1,
+    }, report
+    assert report["rows"] == ["kept"] and report["in_transaction"] is True
+    assert report["autocommit"] == [1, True]
+
+
+# ------------------------------------------------------------------------------------------------
 # DATETIME values read in C
 # ------------------------------------------------------------------------------------------------
 CASES = [

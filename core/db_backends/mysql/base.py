@@ -1,4 +1,4 @@
-"""Django's MySQL/MariaDB backend with two changes on the hot path (why and what they bought:
+"""Django's MySQL/MariaDB backend with changes on the hot path (why and what they bought:
 docs/performance.md, "CPU per request of the projects list").
 
 - The health-check ping (``CONN_HEALTH_CHECKS``) is skipped on a connection that finished a request
@@ -14,6 +14,10 @@ docs/performance.md, "CPU per request of the projects list").
   through ``temporary_connection()``, which before the first query means a connection opened and
   closed for that alone (a second TCP + TLS handshake on RDS, at every cold start); here the query
   runs on the connection the process opens anyway.
+- An outermost ``atomic`` block starts with ``BEGIN``: Django's way (``SET autocommit=0``, then
+  ``SET autocommit=1`` after the commit) costs two statements where one does, the server never
+  leaving autocommit (both drivers send nothing for ``autocommit(True)`` then). Savepoints, the
+  commit, the rollback and ``on_commit`` hooks are Django's own.
 - With PyMySQL and TLS (``ssl_ca``; RDS), ``shared_ssl_context`` builds the CA bundle's
   ``SSLContext`` once per process (``stackpro.lambda_app.warm_up`` does it during init) instead of
   on every new connection (50-80 ms each: docs/performance.md); the checks are the same.
@@ -28,6 +32,7 @@ import time
 from typing import Any
 
 from django.db.backends.mysql import base
+from django.db.backends.utils import debug_transaction
 from django.utils.functional import cached_property
 from MySQLdb.constants import FIELD_TYPE
 
@@ -82,6 +87,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if "mysql_server_data" in self.__dict__:
             return self.__dict__["mysql_server_data"]
         return base.DatabaseWrapper.mysql_server_data.func(self)  # type: ignore[attr-defined]
+
+    def _start_transaction_under_autocommit(self) -> None:
+        """Called by ``set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)``,
+        which is how ``atomic`` opens a transaction (Django uses it for SQLite only)."""
+        with debug_transaction(self, "BEGIN"), self.wrap_database_errors, self.connection.cursor() as cursor:
+            cursor.execute("BEGIN")
 
     def _cursor(self, name: Any = None) -> Any:
         self._used = True
