@@ -1,13 +1,16 @@
 """Token metering and the monthly quota: reserve before calling Claude, settle or release after.
 
-The reservation is one conditional UPDATE on the user's row for the month::
+The reservation is one conditional UPDATE on the user's row for the month, found by its unique
+(user, month) key::
 
     UPDATE assistant_monthlyusage SET reserved_tokens = reserved_tokens + X
-    WHERE id = ? AND used_tokens <= (limit - X) - reserved_tokens
+    WHERE user_id = ? AND month = ? AND used_tokens <= (limit - X) - reserved_tokens
 
 The database evaluates the condition against the latest committed row under the row lock the
 UPDATE takes (InnoDB's locking read; SQLite's single writer), so concurrent sends can never reserve
-more than the limit together: one statement, no read-modify-write, no lock held afterwards. Each
+more than the limit together: one statement, no read-modify-write, no lock held afterwards. The
+month's first send finds no row and inserts it with its reservation (one statement more; a
+concurrent first send that inserted it first makes the INSERT fail and the UPDATE run again). Each
 statement commits on its own (autocommit) before Anthropic is called.
 """
 
@@ -23,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
+from django.db.models import F, QuerySet, Value
 from django.utils import timezone
 
 from billing.selectors import entitlements_for_user
@@ -96,41 +99,63 @@ def usage_row(*, user: Any, month: datetime.date | None = None) -> MonthlyUsage:
 
 @dataclass(frozen=True)
 class Reservation:
-    usage_id: int
+    user_id: Any
+    month: datetime.date
     tokens: int
     limit: int
+
+    def row(self) -> QuerySet[MonthlyUsage]:
+        """The month's usage row the tokens are reserved on (by its unique key)."""
+        return MonthlyUsage.objects.filter(user_id=self.user_id, month=self.month)
 
 
 def reserve(*, user: Any, tokens: int) -> Reservation:
     """Reserve ``tokens`` against this month's plan limit or raise 402 ``plan_limit_exceeded``."""
     limit = int(entitlements_for_user(user=user).ai_tokens_per_month)
-    row = usage_row(user=user)
-    updated = 0
-    if tokens <= limit:
-        updated = (
-            MonthlyUsage.objects.filter(pk=row.pk, used_tokens__lte=Value(limit - tokens) - F("reserved_tokens"))
-            .update(reserved_tokens=F("reserved_tokens") + tokens)
-        )  # fmt: skip
-    if not updated:
-        _maybe_notify_exhausted(row_id=row.pk, user=user, tokens=tokens, limit=limit)
-        raise PlanLimitExceeded(
-            QUOTA_LIMIT_NAME,
-            "Your plan's monthly AI token allowance does not cover this message. "
-            "It renews at the start of next month, or upgrade your plan.",
-        )
-    return Reservation(usage_id=row.pk, tokens=tokens, limit=limit)
+    reservation = Reservation(user_id=user.pk, month=current_month(), tokens=tokens, limit=limit)
+    if tokens <= limit and (
+        _reserve_on_row(reservation) or _create_reserved(reservation) or _reserve_on_row(reservation)
+    ):
+        return reservation
+    _maybe_notify_exhausted(reservation=reservation, user=user)
+    raise PlanLimitExceeded(
+        QUOTA_LIMIT_NAME,
+        "Your plan's monthly AI token allowance does not cover this message. "
+        "It renews at the start of next month, or upgrade your plan.",
+    )
+
+
+def _reserve_on_row(reservation: Reservation) -> bool:
+    """The conditional UPDATE: False when the row is missing or the tokens do not fit."""
+    limit, tokens = reservation.limit, reservation.tokens
+    return bool(
+        reservation.row()
+        .filter(used_tokens__lte=Value(limit - tokens) - F("reserved_tokens"))
+        .update(reserved_tokens=F("reserved_tokens") + tokens)
+    )
+
+
+def _create_reserved(reservation: Reservation) -> bool:
+    """The month's first use: the row, created holding the reservation. False if it exists already."""
+    nested = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
+    try:
+        with nested:  # inside a transaction, a savepoint keeps it usable if the insert loses a race
+            MonthlyUsage.objects.create(
+                user_id=reservation.user_id, month=reservation.month, reserved_tokens=reservation.tokens
+            )
+    except IntegrityError:
+        return False
+    return True
 
 
 def release(reservation: Reservation) -> None:
     """Give back a reservation whose call failed: nothing is charged."""
-    MonthlyUsage.objects.filter(pk=reservation.usage_id).update(
-        reserved_tokens=F("reserved_tokens") - reservation.tokens
-    )
+    reservation.row().update(reserved_tokens=F("reserved_tokens") - reservation.tokens)
 
 
 def settle(*, reservation: Reservation, usage: Usage, cost: Decimal) -> None:
     """Release the reservation and add the real usage (call inside the transaction that saves the reply)."""
-    MonthlyUsage.objects.filter(pk=reservation.usage_id).update(
+    reservation.row().update(
         reserved_tokens=F("reserved_tokens") - reservation.tokens,
         used_tokens=F("used_tokens") + metered_tokens(usage),
         input_tokens=F("input_tokens") + usage.input_tokens,
@@ -155,8 +180,8 @@ def count_cache_hit(*, user: Any) -> None:
 # ------------------------------------------------------------------------------------------------
 # 80% / 100% notifications: each at most once per user per month (a conditional UPDATE claims it).
 # ------------------------------------------------------------------------------------------------
-def _claim(row_id: int, field: str) -> bool:
-    return bool(MonthlyUsage.objects.filter(pk=row_id, **{f"{field}__isnull": True}).update(**{field: timezone.now()}))
+def _claim(reservation: Reservation, field: str) -> bool:
+    return bool(reservation.row().filter(**{f"{field}__isnull": True}).update(**{field: timezone.now()}))
 
 
 def _notify(user: Any, *, percent: int, limit: int) -> None:
@@ -171,29 +196,30 @@ def _notify(user: Any, *, percent: int, limit: int) -> None:
 
 def notify_thresholds(*, user: Any, reservation: Reservation) -> None:
     """After a settle: notify at 80% and at 100% of the limit, once each per month."""
-    row = MonthlyUsage.objects.filter(pk=reservation.usage_id).values("used_tokens").first()
+    row = reservation.row().values("used_tokens").first()
     if not row or reservation.limit <= 0:
         return
     used = row["used_tokens"]
     try:
-        if used >= reservation.limit and _claim(reservation.usage_id, "notified_100_at"):
-            _claim(reservation.usage_id, "notified_80_at")  # no separate 80% notice after the 100% one
+        if used >= reservation.limit and _claim(reservation, "notified_100_at"):
+            _claim(reservation, "notified_80_at")  # no separate 80% notice after the 100% one
             _notify(user, percent=100, limit=reservation.limit)
-        elif used >= reservation.limit * 0.8 and _claim(reservation.usage_id, "notified_80_at"):
+        elif used >= reservation.limit * 0.8 and _claim(reservation, "notified_80_at"):
             _notify(user, percent=80, limit=reservation.limit)
     except Exception:  # noqa: BLE001 — a failed notification must not fail a paid-for answer
         logger.exception("assistant quota notification failed")
 
 
-def _maybe_notify_exhausted(*, row_id: int, user: Any, tokens: int, limit: int) -> None:
+def _maybe_notify_exhausted(*, reservation: Reservation, user: Any) -> None:
     """A refused send counts as reaching 100% when the user is past 80% and, even with no other send in
     flight, the message would not fit."""
-    row = MonthlyUsage.objects.filter(pk=row_id).values("used_tokens").first()
+    limit = reservation.limit
+    row = reservation.row().values("used_tokens").first()
     if (
         row
         and row["used_tokens"] >= limit * 0.8
-        and row["used_tokens"] + tokens > limit
-        and _claim(row_id, "notified_100_at")
+        and row["used_tokens"] + reservation.tokens > limit
+        and _claim(reservation, "notified_100_at")
     ):
         try:
             with transaction.atomic():

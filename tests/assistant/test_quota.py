@@ -68,6 +68,36 @@ def test_the_months_first_send_creates_its_row_without_a_transaction_of_its_own(
     assert quotas.usage_row(user=user).pk == row.pk  # found, not created again
 
 
+@pytest.mark.mysql
+@pytest.mark.skipif(connection.vendor != "mysql", reason="counts MariaDB's statements")
+@pytest.mark.django_db(transaction=True)
+def test_a_reservation_is_one_update_and_the_months_first_inserts_the_row_with_it():
+    """No read of the usage row first: the UPDATE finds it by its (user, month) key; the month's
+    first send, finding none, inserts it holding the reservation. Besides the plan's two reads."""
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    names = ("Com_select", "Com_insert", "Com_update", "Com_commit", "Com_set_option")
+
+    def statements() -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW SESSION STATUS WHERE Variable_name IN %s", [names])
+            return {name: int(value) for name, value in cursor.fetchall()}
+
+    counts = []
+    for _ in range(2):
+        before = statements()
+        quotas.reserve(user=user, tokens=10_000)
+        after = statements()
+        counts.append({name: after[name] - before[name] for name in names})
+    assert counts == [
+        {"Com_select": 2, "Com_insert": 1, "Com_update": 1, "Com_commit": 0, "Com_set_option": 0},
+        {"Com_select": 2, "Com_insert": 0, "Com_update": 1, "Com_commit": 0, "Com_set_option": 0},
+    ]
+    row = MonthlyUsage.objects.get(user=user, month=quotas.current_month())
+    assert (row.reserved_tokens, row.used_tokens) == (20_000, 0)
+
+
 def test_prices_and_cost():
     assert quotas.prices_for("claude-sonnet-5-5")["output"] == Decimal("10")
     assert quotas.prices_for("claude-sonnet-5-5-20261001")["input"] == Decimal("2")  # dated id: prefix
