@@ -440,6 +440,11 @@ LOGGING: dict[str, Any] = {
         # Zappa's own Common Log line, written after the app returned (no request id): our
         # stackpro.request line is the access log, so Zappa's would only double the log bill.
         "zappa.wsgi": {"level": "WARNING"},
+        # The anthropic SDK's HTTP client logs each call ("HTTP Request: POST .../v1/messages 200"),
+        # a second line per send (and one per SnapStart init, for its warm-up call); botocore logs
+        # where it found credentials each time a client is created. Their warnings still go out.
+        "httpx2": {"level": "WARNING"},
+        "botocore.credentials": {"level": "WARNING"},
     },
 }
 

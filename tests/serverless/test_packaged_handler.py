@@ -225,6 +225,8 @@ def test_the_packaged_handler_serves_http_manage_schedule_and_sqs(
     access = [r for r in records if r.get("logger") == "stackpro.request"]
     assert access and all(r["request_id"] != "-" and r["route"] for r in access), access
     assert not [r for r in records if r.get("logger") == "zappa.wsgi"]
+    # One line per request: no second one per Claude call, none per boto3 client created.
+    assert not [r for r in records if r.get("logger") in ("httpx2", "botocore.credentials")]
 
     # SnapStart hooks: registered at init, the database connection closed before the snapshot,
     # random reseeded after the restore, and the next request reconnects.
