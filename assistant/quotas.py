@@ -81,20 +81,26 @@ def metered_tokens(usage: Usage) -> int:
 
 
 def usage_row(*, user: Any, month: datetime.date | None = None) -> MonthlyUsage:
-    """The user's row for the month, created by the month's first use. Outside a transaction the
-    insert is one statement: ``get_or_create`` wraps it in a transaction of its own (SET autocommit,
-    COMMIT, SET autocommit: three more round trips on every user's first send of a month)."""
+    """The user's row for the month, created by the month's first use (a cached answer's: a send's
+    reservation inserts it itself). Outside a transaction the insert is one statement, not
+    ``get_or_create``'s transaction of its own."""
     month = month or current_month()
     try:
         return MonthlyUsage.objects.get(user=user, month=month)
     except MonthlyUsage.DoesNotExist:
         pass
+    # None: created by a concurrent request between the get and the insert
+    return _insert_row(user_id=user.pk, month=month) or MonthlyUsage.objects.get(user=user, month=month)
+
+
+def _insert_row(**fields: Any) -> MonthlyUsage | None:
+    """The month's row, inserted in one statement; None if it exists already (a concurrent request's)."""
     nested = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
     try:
         with nested:  # inside a transaction, a savepoint keeps it usable if the insert loses a race
-            return MonthlyUsage.objects.create(user=user, month=month)
-    except IntegrityError:  # created by a concurrent request between the get and the insert
-        return MonthlyUsage.objects.get(user=user, month=month)
+            return MonthlyUsage.objects.create(**fields)
+    except IntegrityError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -137,15 +143,8 @@ def _reserve_on_row(reservation: Reservation) -> bool:
 
 def _create_reserved(reservation: Reservation) -> bool:
     """The month's first use: the row, created holding the reservation. False if it exists already."""
-    nested = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
-    try:
-        with nested:  # inside a transaction, a savepoint keeps it usable if the insert loses a race
-            MonthlyUsage.objects.create(
-                user_id=reservation.user_id, month=reservation.month, reserved_tokens=reservation.tokens
-            )
-    except IntegrityError:
-        return False
-    return True
+    row = _insert_row(user_id=reservation.user_id, month=reservation.month, reserved_tokens=reservation.tokens)
+    return row is not None
 
 
 def release(reservation: Reservation) -> None:

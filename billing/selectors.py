@@ -40,7 +40,6 @@ LIMIT_FIELDS = {
     "ai_tokens_month": "ai_tokens_per_month",
 }
 _MEMO_ATTR = "_billing_entitlements_memo"
-_NO_DATE = datetime.min
 
 
 def grace_days() -> int:
@@ -74,6 +73,7 @@ class CurrentBilling:
 
 
 SUBSCRIPTIONS_READ = 20  # a user's newest subscriptions considered for the plan
+_NO_DATE = datetime.min  # sorts a subscription without a date last, as the database does
 
 
 def _subscriptions_for_user(user: Any) -> list[stripe_data.Subscription]:

@@ -24,6 +24,13 @@ def send(client, conversation, content):
     return client.post(messages_url(conversation), {"content": content}, format="json")
 
 
+def statement_counts(names: tuple[str, ...]) -> dict[str, int]:
+    """MariaDB's counters of the statements this connection ran (``Com_insert``...)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW SESSION STATUS WHERE Variable_name IN %s", [names])
+        return {name: int(value) for name, value in cursor.fetchall()}
+
+
 @pytest.mark.django_db
 def test_reserve_settle_release(user):
     first = quotas.reserve(user=user, tokens=30_000)
@@ -54,15 +61,10 @@ def test_the_months_first_send_creates_its_row_without_a_transaction_of_its_own(
     from tests.factories import UserFactory
 
     user = UserFactory()
-
-    def statements() -> dict[str, int]:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW SESSION STATUS WHERE Variable_name IN ('Com_commit', 'Com_set_option', 'Com_insert')")
-            return {name: int(value) for name, value in cursor.fetchall()}
-
-    before = statements()
+    names = ("Com_commit", "Com_set_option", "Com_insert")
+    before = statement_counts(names)
     row = quotas.usage_row(user=user)
-    after = statements()
+    after = statement_counts(names)
     assert row.pk and row.used_tokens == 0
     assert {k: after[k] - before[k] for k in before} == {"Com_commit": 0, "Com_set_option": 0, "Com_insert": 1}
     assert quotas.usage_row(user=user).pk == row.pk  # found, not created again
@@ -78,17 +80,11 @@ def test_a_reservation_is_one_update_and_the_months_first_inserts_the_row_with_i
 
     user = UserFactory()
     names = ("Com_select", "Com_insert", "Com_update", "Com_commit", "Com_set_option")
-
-    def statements() -> dict[str, int]:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW SESSION STATUS WHERE Variable_name IN %s", [names])
-            return {name: int(value) for name, value in cursor.fetchall()}
-
     counts = []
     for _ in range(2):
-        before = statements()
+        before = statement_counts(names)
         quotas.reserve(user=user, tokens=10_000)
-        after = statements()
+        after = statement_counts(names)
         counts.append({name: after[name] - before[name] for name in names})
     assert counts == [
         {"Com_select": 2, "Com_insert": 1, "Com_update": 1, "Com_commit": 0, "Com_set_option": 0},

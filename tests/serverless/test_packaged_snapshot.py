@@ -40,6 +40,16 @@ PLAN_AFTER_INIT = [
 ]
 
 
+def after_init(init_type, plan, package_dir, runtime_dir, runtime_python, moto_endpoint, tmp_path) -> dict:
+    """The driver's report of ``plan`` run after an init of ``init_type`` (after the snapshot hooks,
+    as on a restore, for ``snap-start``; its first step is then the snapshot's); every step ok."""
+    write_settings(package_dir, tmp_path, packaged_env(package_dir, moto_endpoint))
+    snapshot = [{"snapshot": "as init left it"}] if init_type == "snap-start" else []
+    report, _ = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, snapshot + plan, init_env(init_type))
+    assert all(step["ok"] for step in report["results"]), report["results"]
+    return report
+
+
 @pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.mysql
@@ -53,13 +63,9 @@ def test_a_restored_environment_does_not_read_the_server_data_again(
     moto_endpoint,
     tmp_path,
 ):
-    write_settings(package_dir, tmp_path, packaged_env(package_dir, moto_endpoint))
-    snapshot = [{"snapshot": "as init left it"}] if init_type == "snap-start" else []
-    report, _ = run_driver(
-        runtime_python, package_dir, runtime_dir, tmp_path, snapshot + PLAN_AFTER_INIT, init_env(init_type)
-    )
-    steps = report["results"]
-    assert all(step["ok"] for step in steps), steps
+    steps = after_init(init_type, PLAN_AFTER_INIT, package_dir, runtime_dir, runtime_python, moto_endpoint, tmp_path)[
+        "results"
+    ]
     ready, queries = steps[-2], steps[-1]["result"]
     assert ready["status"] == 200, ready
     assert any(q.startswith("SET SESSION TRANSACTION ISOLATION LEVEL") for q in queries), queries  # a new connection
@@ -75,14 +81,11 @@ def test_the_first_request_collects_only_its_own_garbage(
     """Init ends with every object it built frozen and the collector's counts at zero, and so does the
     snapshot: a collection of the older generations, which init's (or Zappa's handler's) allocations
     had counted towards, would otherwise run during the first request (~1.5 ms here)."""
-    write_settings(package_dir, tmp_path, packaged_env(package_dir, moto_endpoint))
-    snapshot = [{"snapshot": "as init left it"}] if init_type == "snap-start" else []
-    plan = [*snapshot, {"eval": "[__import__('gc').isenabled(), __import__('gc').get_freeze_count() > 100_000]"}]
-    report, _ = run_driver(runtime_python, package_dir, runtime_dir, tmp_path, plan, init_env(init_type))
+    plan = [{"eval": "[__import__('gc').isenabled(), __import__('gc').get_freeze_count() > 100_000]"}]
+    report = after_init(init_type, plan, package_dir, runtime_dir, runtime_python, moto_endpoint, tmp_path)
     steps = report["results"]
-    assert all(step["ok"] for step in steps), steps
     assert report["gc_counts"][1:] == [0, 0], report["gc_counts"]  # no collection since init's freeze
-    if snapshot:
+    if init_type == "snap-start":
         assert steps[0]["gc_counts"] == [0, 0, 0], steps[0]  # what the snapshot holds
     assert steps[-1]["result"] == [True, True]  # collecting again, init's objects frozen
 
