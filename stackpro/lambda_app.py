@@ -91,7 +91,6 @@ def warm_up(*, vendor_sdks: bool) -> None:
         resolver._populate()
         from assistant import claude
 
-        claude.warm_up()
         for module in VENDOR_SDKS:
             importlib.import_module(module)
         import boto3
@@ -99,6 +98,10 @@ def warm_up(*, vendor_sdks: bool) -> None:
         for service in ("s3", "sqs", "sesv2"):  # loads each service model (JSON) into botocore's cache
             boto3.session.Session().client(service, region_name=os.environ.get("AWS_REGION", "us-east-1"))
         _compile_lazy_regexes()
+        # Last, once every module is loaded: registering an ABC (Celery's modules do, as they load)
+        # voids every ABC's cached "not a subclass" answers, which this call and these reads fill
+        # for the first request's isinstance checks (each miss walks e.g. Mapping's subclass tree).
+        claude.warm_up()
         warm_database()
 
 
