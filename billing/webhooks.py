@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -140,8 +141,9 @@ def _invoice_event(event: Event) -> tuple[Any, stripe_data.Invoice]:
 def on_invoice_paid(event: Event) -> None:
     user, invoice = _invoice_event(event)
     if user is not None:
-        amount = (invoice.amount_paid or 0) / 100
-        body = f"{amount:.2f} {invoice.currency.upper()} — invoice {invoice.number or invoice.id}."
+        units = stripe_data.minor_units(invoice.currency)  # Stripe's amounts are in the smallest unit
+        amount = f"{Decimal(invoice.amount_paid or 0) / units:.{0 if units == 1 else 2}f}"
+        body = f"{amount} {invoice.currency.upper()} — invoice {invoice.number or invoice.id}."
         _tell(user, event, "Payment received", body, link=invoice.hosted_invoice_url or "/billing", invoice=invoice.id)
 
 

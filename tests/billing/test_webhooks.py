@@ -160,6 +160,15 @@ def test_invoice_paid_mirrors_the_invoice_and_notifies(user, webhook, fake_strip
     assert note.title == "Payment received" and "15.00 USD" in note.body
 
 
+def test_a_zero_decimal_currency_is_not_divided_by_a_hundred(user, webhook, fake_stripe, subscribe):
+    """Stripe sends JPY (and the other zero-decimal currencies) in whole yen: ¥1,500 is 1500, not 15.00."""
+    sub = subscribe(user, "pro")
+    invoice = fake_stripe.add_invoice(customer=sub["customer"], subscription=sub["id"], amount=1500, currency="jpy")
+    assert webhook.send("invoice.paid", invoice).status_code == 200
+    (note,) = _billing_notifications(user)
+    assert note.body.startswith("1500 JPY — invoice"), note.body
+
+
 def test_invoice_payment_failed_resyncs_and_notifies(user, webhook, fake_stripe, subscribe, settings):
     settings.BILLING_PAST_DUE_GRACE_DAYS = 7
     sub = subscribe(user, "pro")

@@ -265,6 +265,7 @@ class FakeStripe:
         status: str = "paid",
         amount: int = 1500,
         created: int | None = None,
+        currency: str = "usd",
     ) -> dict[str, Any]:
         iid = self.new_id("invoices")
         created = created or int(time.time())
@@ -277,7 +278,7 @@ class FakeStripe:
             "amount_due": amount,
             "amount_paid": amount if status == "paid" else 0,
             "amount_remaining": 0 if status == "paid" else amount,
-            "currency": "usd",
+            "currency": currency,
             "created": created,
             "period_start": created - 30 * 86400,
             "period_end": created,
