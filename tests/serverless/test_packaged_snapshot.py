@@ -14,7 +14,8 @@ not read the server's version and variables again (they are in the snapshot), wh
 init leaves the database alone and its first request reads them. The warm-up itself, in process:
 reads only, and a database that cannot answer costs nothing but the savings.
 
-Init, and the snapshot after it, leave the first request only its own objects to collect.
+Init, and the snapshot after it, leave the first request only its own objects to collect, and keep
+the answers to the type checks (``isinstance`` against an ABC) the warm-up ran.
 """
 
 from __future__ import annotations
