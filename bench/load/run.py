@@ -363,6 +363,9 @@ def run_locust(stack: Stack, out: Path) -> list[dict[str, Any]]:
             "--only-summary",
             "--loglevel",
             "WARNING",
+            # A smoke run ends when its time is up and every user has finished what it started (its
+            # every-task-once start: on a slow machine the time ran out in the middle of it).
+            *(["--stop-timeout", "120"] if args.smoke else []),
         ],
         cwd=ROOT,
         env=env,
